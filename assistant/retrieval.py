@@ -1,0 +1,137 @@
+"""Hybrid retrieval: dense (FAISS via llama-index) + BM25 over jieba tokens, fused by weighted RRF.
+
+All three are llama-index `BaseRetriever`s returning `NodeWithScore`. llama-index's own
+QueryFusionRetriever fixes RRF's k at 60 and ignores retriever weights in that mode, and we
+measure both (see README), so the fusion step here is a few lines of our own.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from llama_index.core.retrievers import BaseRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle
+
+from .chunking import Chunk, search_tokens
+from .embedding import query_vector
+from .index import Index
+
+
+@dataclass
+class Filters:
+    section: str | None = None  # a part or city section, matched against the section path
+    kinds: tuple[str, ...] | None = None  # paragraph / table / profile / footnote / chart / toc
+
+    def allows(self, c: Chunk) -> bool:
+        if self.section and self.section.strip() and self.section.strip() not in c.section:
+            return False
+        return not self.kinds or c.kind in self.kinds
+
+
+@dataclass
+class Hit:
+    rank: int
+    score: float
+    chunk: Chunk
+
+    def as_json(self) -> dict:
+        c = self.chunk
+        return {"rank": self.rank, "score": round(float(self.score), 6), "doc": c.doc, "start": c.start, "end": c.end,
+                "section": c.section, "kind": c.kind, "text": c.text}
+
+
+@dataclass
+class Retrieved:
+    hits: list[Hit]
+    query_vec: np.ndarray
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    dense: list[NodeWithScore] = field(default_factory=list)
+    keyword: list[NodeWithScore] = field(default_factory=list)
+
+
+class DenseRetriever(BaseRetriever):
+    def __init__(self, index: Index, top_k: int, filters: Filters):
+        super().__init__()
+        self._index, self._filters = index, filters
+        # filters run after retrieval (the FAISS store has no metadata filters): over-fetch
+        self._retriever = index.vector_index.as_retriever(similarity_top_k=top_k if not _active(filters) else len(index.chunks))
+        self._top_k = top_k
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        if query_bundle.embedding is None:
+            query_bundle.embedding = query_vector(self._index.embed, query_bundle.query_str).tolist()
+        hits = self._retriever.retrieve(query_bundle)
+        return [h for h in hits if self._filters.allows(self._index.chunks[h.node.metadata["chunk"]])][: self._top_k]
+
+
+class KeywordRetriever(BaseRetriever):
+    """BM25 (bm25s) over jieba search-mode tokens; zero-score hits are dropped."""
+
+    def __init__(self, index: Index, top_k: int, filters: Filters):
+        super().__init__()
+        self._index, self._filters, self._top_k = index, filters, top_k
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        toks = search_tokens(query_bundle.query_str)
+        if not toks:
+            return []
+        n = len(self._index.chunks)
+        k = n if _active(self._filters) else min(self._top_k, n)
+        docs, scores = self._index.bm25.retrieve([toks], k=k, show_progress=False, n_threads=1)
+        out = []
+        for cid, s in zip(docs[0], scores[0]):
+            c = self._index.chunks[int(cid)]
+            if s > 0 and self._filters.allows(c):
+                out.append(NodeWithScore(node=self._index.vector_index.docstore.get_node(f"c{c.id}"), score=float(s)))
+        return out[: self._top_k]
+
+
+def weighted_rrf(ranked: list[list[NodeWithScore]], weights: list[float], k: int) -> list[NodeWithScore]:
+    scores: dict[str, float] = {}
+    nodes: dict[str, NodeWithScore] = {}
+    for hits, w in zip(ranked, weights):
+        for rank, h in enumerate(hits):
+            scores[h.node.node_id] = scores.get(h.node.node_id, 0.0) + w / (k + rank + 1)
+            nodes.setdefault(h.node.node_id, h)
+    order = sorted(scores, key=lambda nid: (-scores[nid], nodes[nid].node.metadata["chunk"]))
+    return [NodeWithScore(node=nodes[nid].node, score=scores[nid]) for nid in order]
+
+
+class HybridRetriever(BaseRetriever):
+    def __init__(self, index: Index, top_k: int | None = None, filters: Filters | None = None):
+        super().__init__()
+        cfg = index.cfg
+        self._index, self._filters = index, filters or Filters()
+        self._top_k = top_k or cfg.top_k
+        self._dense = DenseRetriever(index, cfg.candidates, self._filters)
+        self._keyword = KeywordRetriever(index, cfg.candidates, self._filters)
+
+    def retrieve_timed(self, query: str) -> Retrieved:
+        t = {}
+        t0 = time.perf_counter()
+        vec = query_vector(self._index.embed, query)
+        t1 = time.perf_counter()
+        dense = self._dense.retrieve(QueryBundle(query, embedding=vec.tolist()))
+        t2 = time.perf_counter()
+        keyword = self._keyword.retrieve(QueryBundle(query))
+        t3 = time.perf_counter()
+        cfg = self._index.cfg
+        fused = weighted_rrf([dense, keyword], [cfg.dense_weight, cfg.bm25_weight], cfg.rrf_k)[: self._top_k]
+        t4 = time.perf_counter()
+        t.update(embed=(t1 - t0) * 1e3, dense=(t2 - t1) * 1e3, bm25=(t3 - t2) * 1e3, fusion=(t4 - t3) * 1e3)
+        hits = [Hit(i + 1, h.score, self._index.chunks[h.node.metadata["chunk"]]) for i, h in enumerate(fused)]
+        return Retrieved(hits, vec, t, dense, keyword)
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        r = self.retrieve_timed(query_bundle.query_str)
+        return [NodeWithScore(node=self._index.vector_index.docstore.get_node(f"c{h.chunk.id}"), score=h.score) for h in r.hits]
+
+
+def _active(f: Filters) -> bool:
+    return bool((f.section and f.section.strip()) or f.kinds)
+
+
+def search(index: Index, query: str, k: int | None = None, filters: Filters | None = None) -> Retrieved:
+    return HybridRetriever(index, top_k=k, filters=filters).retrieve_timed(query)
