@@ -20,10 +20,10 @@ import jieba.posseg as pseg
 import numpy as np
 
 from .chunking import STOPWORDS, Unit, search_tokens
-from .citations import Citation, verify
+from .citations import Citation, number_in, numbers, verify
 from .config import MAX_QUESTION_CHARS, REFUSAL
 from .index import Index
-from .profiles import find_companies, lookup_milestones
+from .profiles import asks_business, find_companies, lookup_milestones
 from .retrieval import Filters, Hit, HybridRetriever
 
 CITIES = tuple("广州 深圳 佛山 东莞 珠海 惠州 中山 江门 肇庆 汕头 湛江 茂名 韶关 清远 揭阳 潮州 汕尾 阳江 云浮 河源 梅州 "
@@ -34,27 +34,59 @@ BOARDS = ("新三板", "科创板", "创业板", "北交所", "主板", "港股"
 NAMED_FLAGS = {"ns", "nr", "nt", "nz", "nrt", "nrfg", "eng"}
 GENERIC_NAMES = {"广东", "中国", "全国", "国家", "政府", "小巨人", "专精特新", "企业", "手册", "普华永道"}
 
+QUANTITY = r"(多少|几|多大|多高|多快|多长|多久|是多少|有多|怎样的规模)"
 # What the question asks for, from its wording (checked in this order).
 ANSWER_TYPES = (
     ("date", re.compile(r"什么时候|何时|哪一?年|几几年|哪个?月|哪天|几月|什么时间|年份")),
-    ("percent", re.compile(r"比例|占比|几成|百分之|百分比|多大比重|比重|份额|占有率|多少成|比率|上市率|增速|增长率|增幅|同比")),
-    ("amount", re.compile(r"多少钱|金额|年薪|工资|薪酬|薪水|奖励|补贴|补助|奖补|资金|基金规模|规模多大|投入|营收|收入|市值|融资规模|亿元|万元|多少万|多少亿")),
-    ("count", re.compile(r"多少家|几家|多少个|几个|多少项|几项|多少件|几件|多少名|多少人|数量|总数|多少台|几类|多少类|多少批|几批|多少只|多少场|几场")),
-    ("number", re.compile(r"多少|几|多大|多高|多长|多久|平均")),
-    ("list", re.compile(r"哪些|哪几|有什么|有哪|包括|分别|都有|列举")),
-    ("entity", re.compile(r"哪家|哪个|哪一|谁|什么机构|什么企业|什么公司|是什么|叫什么")),
-    ("how", re.compile(r"怎么|怎样|如何|建议|措施|办法|做法|经验|对策|路径|举措|政策|支持|帮助|保障|应该|该怎么|为什么|原因")),
+    ("percent", re.compile(r"(比例|占比|几成|百分之|百分比|比重|份额|占有率|多少成|比率|上市率|增速|增长率|增幅|同比|涨了).{0,6}" + QUANTITY
+                           + "|" + QUANTITY + r".{0,4}(比例|比重|份额|占比)|占.{0,8}(多少|几成|多大)|几成|(增长|增速|涨).{0,4}(多快|多少)")),
+    ("list", re.compile(r"哪些|哪几|有什么|有哪|都有谁|都有哪|列举")),
+    ("amount", re.compile(r"多少钱|(金额|年薪|工资|薪酬|薪水|奖励|补贴|补助|奖补|资金|基金规模|融资规模|投入|营收|收入|市值|花).{0,8}" + QUANTITY
+                          + "|" + QUANTITY + r".{0,6}(钱|资金|补助|补贴|奖补|奖励|亿|万元)")),
+    ("count", re.compile(r"多少家|几家|多少个|几个|多少项|几项|多少件|几件|多少名|多少人|(数量|总数).{0,4}" + QUANTITY
+                         + r"|多少台|几类|多少类|多少批|几批|多少只|多少场|几场|几条")),
+    ("number", re.compile(QUANTITY + r"|平均")),
+    ("entity", re.compile(r"哪家|哪个|哪一|谁|什么机构|什么企业|什么公司|叫什么|在哪")),
+    ("how", re.compile(r"怎么|怎样|如何|建议|措施|办法|做法|经验|对策|路径|举措|政策|支持|帮助|保障|应该|为什么|原因|看法|怎么看")),
 )
+_NUM = r"\d+(?:\.\d+)?\s*[万千百亿]?\s*(?:余|多)?\s*"
+# Chinese numerals, but not a lone 一 ("一家研发…公司" is an article, not a count)
+_CN_NUM = r"(?:[两二三四五六七八九十百千][一二三四五六七八九十两百千万]*|一[十百千万][一二三四五六七八九十两百千万]*)\s*(?:余|多)?\s*"
 VALUE = {
     "date": re.compile(r"(19|20)\d{2}\s*(年|-\d{2}|—|–)|\d{1,2}月"),
-    "percent": re.compile(r"\d+(\.\d+)?\s*[%％]|[一二三四五六七八九十]成|过半|一半|半壁|超八成|近五成|\d+:\d+|\d+/\d+|比例|占比"),
-    "amount": re.compile(r"\d+(\.\d+)?\s*(余|多)?\s*[万亿千百]?\s*(余|多)?元|\d+(\.\d+)?\s*[万亿]|[百千万亿]元"),
-    "count": re.compile(r"\d+\s*(余|多)?\s*(家|个|项|件|名|人|台|类|批|只|场|所|城|余家|多家)|[一二三四五六七八九十两百千]+\s*(家|个|项|件|类|批)"),
-    "number": re.compile(r"\d|[一二三四五六七八九十两百千万]+(家|个|项|件|成|倍|年)|一半|过半"),
+    "percent": re.compile(r"\d+(\.\d+)?\s*[%％]|[一二三四五六七八九十]成|过半|一半|半壁|\d+:\d+|\d+/\d+|[几一二三四五六七八九十]分之"),
+    "amount": re.compile(_NUM + r"(元|万|亿)|[百千万亿]元|\d+(\.\d+)?\s*[%％]"),
+    "count": re.compile("(" + _NUM + "|" + _CN_NUM + r")(家|个|项|件|名|人|台|类|批|只|场|所|城|条|次|位)"),
+    "number": re.compile(r"\d|[一二三四五六七八九十两百千万]+\s*(?:余|多)?\s*(家|个|项|件|成|倍|年|人|台)|一半|过半|三分之一"),
 }
+PLACES = CITIES + PROVINCES + REGIONS
+DISTRICT = re.compile(r"[\u4e00-\u9fff]{2}(?:区|镇|县)(?!域)")
+# Measures a question can ask about. When the question names one, the supporting sentence (or its
+# section path) must name it too: "珠海有多少家上市小巨人" must not be answered by a count of all
+# little giants in 珠海. (question cue, accepted wording in the support)
+QUALIFIERS = (
+    (r"上市|挂牌|IPO", r"上市|挂牌|IPO|登陆"),
+    (r"新增|新认定|新晋", r"新增|新认定|新晋|第五批"),
+    (r"融资|获投", r"融资|投资"),
+    (r"专利", r"专利|知识产权"),
+    (r"发明专利", r"发明"),
+    (r"平均|人均|每家", r"平均|均|每家|/家"),
+    (r"营收|营业收入|销售额|收入", r"营收|收入|销售额|营业"),
+    (r"成立年限|年龄|多少年了|几年了|老", r"年限|成立|年龄|年以上|多年|资历"),
+    (r"补助|补贴|奖补|资助", r"补助|补贴|奖补|奖励|资助|扶持资金"),
+    (r"单项冠军", r"单项冠军"),
+    (r"技术中心", r"技术中心"),
+    (r"高新技术", r"高新技术"),
+    (r"董事长|总经理|CEO|总裁|创始人|法人|负责人|董事", r"董事长|总经理|CEO|总裁|创始人|法人|负责人|董事"),
+    (r"股票代码|证券代码", r"代码"),
+    (r"注册资本", r"注册资本"),
+    (r"员工|职工|雇员", r"员工|人员|职工"),
+    (r"市值", r"市值"),
+    (r"出口|海外|出海|国外", r"出口|海外|出海|国外|全球|国家和地区"),
+)
 META_HISTORY = re.compile(r"^(那|那么|还有|另外|再问|换成|如果是)?(.{1,12}?)(呢|的呢|怎么样|如何|情况呢)?[？?。！!]*$")
 
-SCORE_FLOOR = 0.80  # minimum combined score for the best unit; calibrated on eval/qa.jsonl (see README)
+SCORE_FLOOR = 0.62  # minimum combined score for the best unit; calibrated on eval/qa.jsonl (see README)
 LIST_MARGIN = 0.04
 
 
@@ -67,8 +99,11 @@ class Frame:
     question: str
     answer_type: str
     entities: list[str]  # named entities that must appear in the support
+    places: list[str]  # the place entities among them: a value must be bound to one of them
     unknown: list[str]  # named entities the corpus never mentions
     years: list[str]
+    figures: list[str]  # other numbers in the question ("成立不到5年"): the support must state them
+    qualifiers: list[str]  # support patterns of the measures the question names
     companies: list  # CompanyProfile
     content: list[str]  # content tokens for lexical coverage
 
@@ -112,52 +147,114 @@ def check_question(question) -> str:
 
 # ---------------------------------------------------------------- question analysis
 
-def corpus_vocab(index: Index) -> str:
-    return "\n".join(d.text for d in index.docs.values())
+def answer_type(question: str) -> str:
+    return next((name for name, rx in ANSWER_TYPES if rx.search(question)), "fact")
 
 
 def frame(question: str, index: Index) -> Frame:
-    answer_type = next((name for name, rx in ANSWER_TYPES if rx.search(question)), "fact")
-    corpus = index.extra("corpus_text", lambda: corpus_vocab(index))
+    corpus = index.extra("corpus_lower", lambda: "\n".join(d.text for d in index.docs.values()).lower())
     companies = find_companies(question, list(index.docs.values()))
-    company_words = {a for p in companies for a in p.aliases}
-    entities, unknown = [], []
-    for name in CITIES + PROVINCES + REGIONS + BOARDS:
-        if name in question and name not in GENERIC_NAMES and not any(name in w and name != w for w in company_words):
-            entities.append(name)
-    for w in pseg.cut(question):
+    aliases = sorted({a for p in companies for a in p.aliases}, key=len, reverse=True)
+    masked = question
+    for a in aliases:
+        masked = masked.replace(a, "，")
+    places = [n for n in PLACES if n in masked and n not in GENERIC_NAMES]
+    unknown = []
+    for m in DISTRICT.finditer(masked):
+        name = m.group()
+        if name not in corpus and len(pseg.lcut(name)) != 1:
+            continue  # "什么区", "哪个区", "两个区": not a place name
+        # "禅城区" is written "禅城" in the handbook; a district it never names cannot be answered
+        name = name if name in corpus else name[:-1] if name[:-1] in corpus else None
+        if name is None:
+            unknown.append(m.group())
+        elif not any(name in p or p in name for p in places):
+            places.append(name)
+    entities = places + [b for b in BOARDS if b in masked]
+    for name in entities + unknown:
+        masked = masked.replace(name, "，")
+    # Proper names jieba recognises; one the handbook never mentions means it cannot answer.
+    for w in pseg.cut(masked):
         word = w.word.strip()
-        if w.flag in NAMED_FLAGS and len(word) >= 2 and word not in GENERIC_NAMES and not any(word in a for a in company_words):
-            if word.lower() not in corpus.lower():
+        if w.flag in NAMED_FLAGS and len(word) >= 2 and word not in GENERIC_NAMES:
+            if word.lower() not in corpus:
                 unknown.append(word)
-            elif w.flag != "eng" and word not in entities and not any(word in e for e in entities):
+            elif w.flag in ("nr", "nrfg", "nrt", "nz") and word not in entities:
                 entities.append(word)
-    for m in re.finditer(r"[\u4e00-\u9fff]{2,4}(?:区|镇|县)", question):
-        if m.group() in corpus and m.group() not in entities:
-            entities.append(m.group())
     years = re.findall(r"(?:19|20)\d{2}", question)
-    content = [t for t in dict.fromkeys(search_tokens(question)) if t not in STOPWORDS and len(t) >= 1]
-    return Frame(question, answer_type, entities, unknown, years, companies, content)
+    figures = [n for n, _ in numbers(question) if n not in years]
+    qualifiers = [support for cue, support in QUALIFIERS if re.search(cue, question)]
+    content = [t for t in dict.fromkeys(search_tokens(question)) if t not in STOPWORDS]
+    return Frame(question, answer_type(question), entities, [p for p in places if p in entities], unknown, years,
+                 figures, qualifiers, companies, content)
 
 
 def support_text(u: Unit) -> str:
     return f"{u.text}\n{u.section}\n{u.company or ''}"
 
 
+def _place_mentions(text: str) -> list[tuple[int, int, str]]:
+    found = [(m.start(), m.end(), m.group()) for m in re.finditer("|".join(PLACES), text)]
+    found += [(m.start(), m.end(), m.group()) for m in DISTRICT.finditer(text)]
+    return sorted(found)
+
+
+def value_bound(u: Unit, f: Frame) -> bool:
+    """A value of the asked type stands in a clause whose subject is one of the asked places.
+
+    The subject of a value is the nearest group of places before it ("南山区和宝安区，均在200家以上");
+    with none before it, the places of the section path ("深圳篇 > … 平均专利数量为146项").
+    """
+    rx = VALUE["number"] if u.kind == "table" else VALUE.get(f.answer_type) or VALUE["number"]
+    mentions = _place_mentions(u.text)
+    for m in rx.finditer(u.text):
+        before = [x for x in mentions if x[1] <= m.start()]
+        if not before:
+            subject = {p for p in PLACES if p in u.section} | {x[2] for x in mentions}
+        else:
+            group = [before[-1]]
+            for x in reversed(before[:-1]):
+                if group[0][0] - x[1] <= 2 and re.fullmatch(r"[、和及与跟,，\s]*", u.text[x[1]:group[0][0]]):
+                    group.insert(0, x)
+                else:
+                    break
+            subject = {x[2] for x in group}
+        if any(p in s or s in p for p in f.places for s in subject):
+            return True
+        # a district of the asked city: "佛山篇 > … 南海区“小巨人”企业总量为37家"
+        if any(s[-1] in "区镇县" for s in subject) and any(p in u.section for p in f.places):
+            return True
+    return False
+
+
 def satisfies(u: Unit, f: Frame, index: Index) -> bool:
-    """Every entity, year and company of the question is in the unit or its section path."""
+    """The unit can support an answer: it names every entity, year, measure and company of the
+    question (in its text or section path) and holds a value of the asked type bound to the asked place."""
     text = support_text(u)
     if any(e not in text for e in f.entities):
         return False
     if any(y not in text for y in f.years):
         return False
+    if any(not number_in(n, "", u.text) for n in f.figures):
+        return False
+    if any(not re.search(q, text) for q in f.qualifiers):
+        return False
     if f.companies and not any(any(a in text for a in p.aliases) for p in f.companies):
         return False
     rx = VALUE.get(f.answer_type)
-    return rx is None or bool(rx.search(u.text))
+    if rx is not None and not rx.search(u.text) and not (u.kind == "table" and re.search(r"\d", u.text)):
+        return False
+    if f.places and f.answer_type in VALUE and not value_bound(u, f):
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- scoring
+
+PRESCRIPTIVE = re.compile(r"建议|应当|应该|需要|要|鼓励|支持|推动|加强|完善|探索|可以|可考虑|可依托|措施|举措|做法|经验|打造|设立|构建|提供|帮助")
+ADVICE_SECTION = re.compile(r"路径|建议|经验|做法|措施|启示|赋能|举措|对策")
+CONTINUES = re.compile(r"^(这|此|其中|具体|例如|比如|包括|一是|即|该|为此|因此|这要求|同时)")
+
 
 def idf(index: Index) -> dict[str, float]:
     def build():
@@ -189,23 +286,36 @@ class Scored:
     ok: bool
 
 
+# Weights of the unit score (dense cosine, IDF-weighted term coverage, rank of the unit's chunk in
+# hybrid retrieval, prescriptive wording for how-questions): chosen on eval/qa.jsonl, see README.
+W_DENSE, W_LEX, W_RANK, W_HOW = 0.6, 0.35, 0.05, 0.05
+UNIT_CANDIDATES = 30
+
+
 def score_units(f: Frame, qvec: np.ndarray, hits: list[Hit], index: Index, extra_units: list[int] = ()) -> list[Scored]:
     weights = idf(index)
-    prior = {}
+    prior: dict[int, float] = {}
     for h in hits:
         for uid in h.chunk.units:
-            prior.setdefault(uid, 1.0 / (h.rank + 1))
+            prior.setdefault(uid, 1.0 / h.rank)
     for uid in extra_units:
-        prior.setdefault(uid, 0.5)
-    uids = [u for u in prior if index.units[u].kind != "chart" and index.units[u].kind != "toc"]
+        prior.setdefault(uid, 0.0)
+    # Sentence-level dense search over every unit: a second path to facts whose chunk ranked low.
+    all_dense = index.unit_vecs @ qvec
+    for uid in np.argsort(-all_dense)[:UNIT_CANDIDATES]:
+        prior.setdefault(int(uid), 0.0)
+    uids = [u for u in prior if index.units[u].kind not in ("chart", "toc", "byline") and len(index.units[u].text) >= 8]
     if not uids:
         return []
-    dense = index.unit_vecs[uids] @ qvec
+    dense = all_dense[uids]
     out = []
     for uid, d in zip(uids, dense):
         u = index.units[uid]
         lex = coverage(u, f, weights)
-        s = 0.6 * float(d) + 0.35 * lex + 0.05 * prior[uid]
+        s = W_DENSE * float(d) + W_LEX * lex + W_RANK * prior[uid]
+        if f.answer_type == "how":
+            # recommendations live in prescriptive sentences and in the handbook's advice sections
+            s += W_HOW * (bool(PRESCRIPTIVE.search(u.text)) + bool(ADVICE_SECTION.search(u.section)))
         out.append(Scored(u, s, float(d), lex, satisfies(u, f, index)))
     out.sort(key=lambda s: -s.score)
     return out
@@ -213,7 +323,7 @@ def score_units(f: Frame, qvec: np.ndarray, hits: list[Hit], index: Index, extra
 
 # ---------------------------------------------------------------- composition
 
-def _cite(u: Unit, index: Index, cites: list[Citation]) -> str:
+def _cite(u: Unit, cites: list[Citation]) -> str:
     """Citation markers for a unit's spans, reusing numbers for spans already cited."""
     marks = []
     for sp in u.spans:
@@ -225,15 +335,22 @@ def _cite(u: Unit, index: Index, cites: list[Citation]) -> str:
     return "".join(dict.fromkeys(marks))
 
 
-def compose(units: list[Unit], index: Index, cites: list[Citation]) -> str:
-    """Each sentence of each unit gets the unit's markers, so every sentence carries a citation."""
+def compose(units: list[Unit], cites: list[Citation], notes: list[str] = ()) -> str:
+    """One line per unit; every sentence of it carries the unit's markers."""
     lines = []
     for u in units:
-        marks = _cite(u, index, cites)
-        parts = [p for p in re.findall(r"[^。！？!?]+[。！？!?]*[”’」）)]*", u.text) if p.strip()]
-        text = "".join((p.rstrip() if re.search(r"[。！？!?]", p) else p.rstrip() + "。") + marks for p in parts)
-        lines.append(text)
-    return "\n".join(lines)
+        marks = _cite(u, cites)
+        text = re.sub(r"[；;，,、\s]+$", "", u.text)
+        parts = [p for p in re.findall(r"[^。！？!?]+[。！？!?]*[”’」）)]*", text) if p.strip()]
+        lines.append("".join((p.rstrip() if re.search(r"[。！？!?]", p) else p.rstrip() + "。") + marks for p in parts))
+    return "\n".join(list(lines) + list(notes))
+
+
+def _neighbour(index: Index, u: Unit, step: int) -> Unit | None:
+    k = u.id + step
+    if 0 <= k < len(index.units) and index.units[k].chunk == u.chunk:
+        return index.units[k]
+    return None
 
 
 def pick_units(scored: list[Scored], f: Frame, index: Index) -> list[Unit]:
@@ -242,50 +359,70 @@ def pick_units(scored: list[Scored], f: Frame, index: Index) -> list[Unit]:
         return []
     best = ok[0]
     chosen = [best.unit]
-    # A sentence split at ；continues in the next unit: keep both halves when both match.
-    nxt = index.units[best.unit.id + 1] if best.unit.id + 1 < len(index.units) else None
-    if best.unit.joins_next and nxt is not None and nxt.chunk == best.unit.chunk:
+    # The unit of an answer is a fact with its context: a sentence split at ；, or a next sentence
+    # that elaborates ("这要求…", "一是…") or, for a how-question, states the recommendation.
+    nxt = _neighbour(index, best.unit, 1)
+    if nxt is not None and (best.unit.joins_next or CONTINUES.match(nxt.text)
+                            or (f.answer_type == "how" and not PRESCRIPTIVE.search(best.unit.text) and PRESCRIPTIVE.search(nxt.text))):
         chosen.append(nxt)
-    prev = index.units[best.unit.id - 1] if best.unit.id > 0 else None
-    if prev is not None and prev.joins_next and prev.chunk == best.unit.chunk and any(s.unit.id == prev.id and s.ok for s in scored):
+    prev = _neighbour(index, best.unit, -1)
+    if prev is not None and prev.joins_next and any(s.unit.id == prev.id and s.ok for s in scored):
         chosen.insert(0, prev)
-    limit = 4 if f.answer_type in ("how", "list") else 2
+    limit = len(chosen) + (3 if f.answer_type in ("how", "list") else 1)
     for s in ok[1:]:
         if len(chosen) >= limit:
             break
-        if s.score >= best.score - LIST_MARGIN and s.unit.id not in {u.id for u in chosen}:
-            if s.unit.text in {u.text for u in chosen}:
-                continue
+        if s.score >= best.score - LIST_MARGIN and s.unit.id not in {u.id for u in chosen} \
+                and s.unit.text not in {u.text for u in chosen}:
             chosen.append(s.unit)
     return sorted(chosen, key=lambda u: (u.spans[0].doc, u.spans[0].start))
 
 
 # ---------------------------------------------------------------- sub-questions and follow-ups
 
+CONNECTOR = r"\s*(?:和|与|跟|及|、|，|还是|以及|对比|vs|VS|比)\s*"
+COLLECTIVE = re.compile(r"(这)?[两二三四五六七八九十]+(个)?(省|市|城|地|区|个城市|座城市|家公司|家企业|家)|(谁的|谁|哪个|哪一个|哪家|哪边)(更|比较)?|各自|各|分别|都|(快|多|高|大)还是(慢|少|低|小)?")
+
+
 def split_comparison(question: str, index: Index) -> list[str]:
     """'深圳和广州谁的上市小巨人多？各多少？' -> one question per compared entity."""
-    names = CITIES + PROVINCES + REGIONS + BOARDS
     companies = find_companies(question, list(index.docs.values()))
-    mentioned = sorted({(question.find(n), n) for n in names if n in question} |
-                       {(question.find(next(a for a in p.aliases if a in question)), next(a for a in p.aliases if a in question)) for p in companies})
-    mentioned = [n for _, n in mentioned]
-    if len(mentioned) < 2:
+    names = [n for n in PLACES + BOARDS if n in question]
+    names += [next(a for a in sorted(p.aliases, key=len, reverse=True) if a in question) for p in companies]
+    names = sorted(set(names), key=len, reverse=True)
+    if len(names) < 2:
         return [question]
-    joined = re.search("(" + "|".join(map(re.escape, mentioned)) + r")\s*(和|与|跟|及|、|还是|以及|对比|vs|VS|比)\s*(" + "|".join(map(re.escape, mentioned)) + ")", question)
-    if not joined:
+    alt = "|".join(map(re.escape, names))
+    run = re.search(f"(?:{alt})(?:{CONNECTOR}(?:{alt}))+", question)
+    if not run:
         return [question]
-    a, b = joined.group(1), joined.group(3)
-    base = question[: joined.start()] + "{X}" + question[joined.end():]
-    base = re.sub(r"(谁的|谁|哪个|哪一个|哪家)(更|比较)?", "", base)
-    base = re.sub(r"(各|分别)(是)?", "", base)
-    return [base.replace("{X}", a), base.replace("{X}", b)]
+    members = re.findall(alt, run.group())
+    base = question[: run.start()] + "{X}" + question[run.end():]
+    base = COLLECTIVE.sub("", base)
+    return [base.replace("{X}", m) for m in dict.fromkeys(members)]
 
 
 def split_two_part(question: str) -> list[str]:
     parts = [p for p in re.split(r"[？?；;]\s*", question) if len(p.strip()) >= 4]
-    if len(parts) < 2:
-        return [question]
-    return [p if i == 0 else parts[0].split("，")[0] + "，" + p for i, p in enumerate(parts)]
+    return parts if len(parts) >= 2 else [question]
+
+
+PRONOUN = re.compile(r"^(那么|那)?(它|其|该企业|该公司|这家公司|这家企业|这家|那家|他们|它们)")
+ORG = re.compile(r"[\u4e00-\u9fff（）()]{2,20}?(?:股份有限公司|有限公司|集团)")
+
+
+def resolve_part(part: str, first: str, first_units: list[Unit], index: Index) -> str:
+    """A later part of a two-part question inherits its subject: the company the first part names,
+    or else the organisation its answer named ("它从哪一年…" -> "广东创兴精密制造股份有限公司从哪一年…"),
+    else the first part's topic."""
+    m = PRONOUN.match(part)
+    named = find_companies(first, list(index.docs.values()))
+    names = [named[0].name] if named else [o.group() for u in first_units for o in ORG.finditer(u.text)]
+    if m and names:
+        return names[0] + part[m.end():]
+    if m or len(part) < 12:
+        return first.split("，")[0] + "，" + part[m.end() if m else 0:]
+    return part
 
 
 def rewrite_followup(question: str, history: list, index: Index) -> str | None:
@@ -297,22 +434,16 @@ def rewrite_followup(question: str, history: list, index: Index) -> str | None:
     if not m or len(question) > 20 or (not question.startswith(("那", "那么", "还有", "另外", "换成", "如果是")) and not m.group(3)):
         return None
     new = m.group(2).strip("，, 的")
-    names = CITIES + PROVINCES + REGIONS + BOARDS
     docs = list(index.docs.values())
-    for group in (names, None):
-        if group is None:
-            new_c = find_companies(new, docs)
-            old_c = find_companies(prev, docs)
-            if new_c and old_c:
-                old_alias = next(a for a in sorted(old_c[0].aliases, key=len, reverse=True) if a in prev)
-                return prev.replace(old_alias, new, 1)
-            continue
+    for group in (PLACES, BOARDS):
         if new in group:
             old = next((n for n in group if n in prev and n != new), None)
             if old:
                 return prev.replace(old, new)
-    if any(n in new for n in names):
-        return None
+    new_c, old_c = find_companies(new, docs), find_companies(prev, docs)
+    if new_c and old_c:
+        old_alias = next(a for a in sorted(old_c[0].aliases, key=len, reverse=True) if a in prev)
+        return prev.replace(old_alias, new, 1)
     return None
 
 
@@ -336,27 +467,33 @@ def _last_user_question(history: list) -> str | None:
 def answer_one(question: str, index: Index, filters: Filters, timings: dict) -> tuple[list[Unit], list[Hit], Frame]:
     f = frame(question, index)
     t0 = time.perf_counter()
-    r = HybridRetriever(index, top_k=8, filters=filters).retrieve_timed(question)
+    r = HybridRetriever(index, top_k=TOP_CHUNKS, filters=filters).retrieve_timed(question)
     timings["retrieve"] = timings.get("retrieve", 0.0) + (time.perf_counter() - t0) * 1e3
     for k, v in r.timings_ms.items():
         timings[k] = timings.get(k, 0.0) + v
     if f.unknown:
         return [], r.hits, f
-    # A profiled company: dated milestones come straight from its record.
-    if f.companies:
-        for ma in lookup_milestones(question, f.companies[0]):
-            if not ma.events:
-                return [], r.hits, f
-            units = [u for u in index.units if u.company == ma.profile.name and u.kind == "profile"
-                     and any(sp.start == ev.event.start for ev in ma.events for sp in u.spans)]
-            if units:
-                return units, r.hits, f
-    extra = [u.id for u in index.units if f.companies and u.company in {p.name for p in f.companies}]
     t1 = time.perf_counter()
-    scored = score_units(f, r.query_vec, r.hits, index, extra)
+    company_units = [u for u in index.units if f.companies and u.company == f.companies[0].name]
+    # A profiled company: dated milestones and what it does come straight from its record.
+    if f.companies:
+        asked = lookup_milestones(question, f.companies[0])
+        if asked:
+            found = [u for u in company_units if any(sp.start == ev.event.start for ma in asked for ev in ma.events for sp in u.spans)]
+            timings["select"] = timings.get("select", 0.0) + (time.perf_counter() - t1) * 1e3
+            return found, r.hits, f  # empty: the record has no such milestone -> refuse
+        if asks_business(question):
+            intro = f.companies[0].intro
+            found = [u for u in company_units if intro and u.spans[0].start == intro.start]
+            if found:
+                return found, r.hits, f
+    scored = score_units(f, r.query_vec, r.hits, index, [u.id for u in company_units])
     chosen = pick_units(scored, f, index)
     timings["select"] = timings.get("select", 0.0) + (time.perf_counter() - t1) * 1e3
     return chosen, r.hits, f
+
+
+TOP_CHUNKS = 8
 
 
 def ask(question, index: Index, history: list | None = None, filters: Filters | None = None) -> Answer:
@@ -367,23 +504,26 @@ def ask(question, index: Index, history: list | None = None, filters: Filters | 
     rewritten = rewrite_followup(q, history or [], index)
     effective = rewritten or q
     subs = split_comparison(effective, index)
-    if len(subs) == 1:
+    two_part = len(subs) == 1
+    if two_part:
         subs = split_two_part(effective)
     chosen: list[Unit] = []
     related: list[Hit] = []
-    missing = False
-    for sq in subs:
+    notes: list[str] = []
+    for i, sq in enumerate(subs):
+        if two_part and i > 0:
+            sq = resolve_part(sq, subs[0], chosen, index)
         units, hits, _ = answer_one(sq, index, filters, timings)
         related.extend(h for h in hits if h.chunk.id not in {x.chunk.id for x in related})
-        if not units:
-            missing = True
+        if not units and len(subs) > 1:
+            notes.append(f"（手册中没有找到“{sq}”的答案。）")
         chosen.extend(u for u in units if u.id not in {c.id for c in chosen})
     t_compose = time.perf_counter()
     cites: list[Citation] = []
-    if not chosen or (missing and len(subs) > 1 and len(chosen) < 2):
+    if not chosen:
         text, refused = REFUSAL, True
     else:
-        text, refused = compose(chosen, index, cites), False
+        text, refused = compose(chosen, cites, notes), False
         if rewritten:
             text = f"（理解为：“{rewritten}”）\n{text}"
     t_verify = time.perf_counter()

@@ -126,6 +126,12 @@ def split_long(src: str, start: int, end: int, limit: int) -> list[tuple[int, in
     return [(x, y) for x, y in pieces if src[x:y].strip()]
 
 
+def _cn_date(date: str) -> str:
+    """2015-07 -> 2015年7月: how people ask and quote dates."""
+    y, m = date.split("-")
+    return f"{y}年{int(m)}月"
+
+
 def path_str(path: tuple[str, ...]) -> str:
     return " > ".join(path)
 
@@ -143,8 +149,9 @@ class _Builder:
         # The section path (not just the nearest heading) is what lets a sentence be found by its topic.
         prefix = section + (f" | {company}" if company else "")
         c = Chunk(cid, self.doc.doc, start, end, self.doc.text[start:end], section, kind, company, f"{prefix}\n{body}")
-        for spans, text, joins in unit_specs:
-            u = Unit(len(self.units), cid, spans, text, kind, section, company, joins)
+        for spans, text, joins, *unit_kind in unit_specs:
+            # a unit inherits its chunk's kind unless it is a byline inside a prose chunk
+            u = Unit(len(self.units), cid, spans, text, (unit_kind and unit_kind[0]) or kind, section, company, joins)
             self.units.append(u)
             c.units.append(u.id)
         self.chunks.append(c)
@@ -159,6 +166,7 @@ class _Builder:
                 for x, y in split_long(src, s, e, self.cfg.chunk_tokens):
                     sents.append((x, y, semi and y == e))
                     block_of.append(bi)
+        kind_of = [blocks[bi].kind if blocks[bi].kind == "byline" else None for bi in block_of]
         sizes = [count_tokens(src[s:e]) for s, e, _ in sents]
         i = 0
         while i < len(sents):
@@ -171,7 +179,7 @@ class _Builder:
             body = ""
             for n, (s, e, semi) in enumerate(group):
                 body += ("\n" if n and block_of[i + n] != block_of[i + n - 1] else "") + clean(src[s:e])
-                specs.append(((self.span(s, e),), clean(src[s:e]), semi))
+                specs.append(((self.span(s, e),), clean(src[s:e]), semi, kind_of[i + n]))
             self.chunk(group[0][0], group[-1][1], section, blocks[0].kind if blocks[0].kind in ("footnote", "toc") else "paragraph",
                        blocks[0].company, body, specs)
             if j >= len(sents):
@@ -220,7 +228,7 @@ class _Builder:
             specs.append(((p.intro,), f"{name}：{clean(p.intro.text)}", False))
         self.chunk(hs, he, section, "profile", name, "\n".join(t for _, t, _ in specs), specs)
         if p.timeline:
-            specs = [((t.date, t.event), f"{name}：{t.date.text} {clean(t.event.text).rstrip('；;。')}。", False)
+            specs = [((t.date, t.event), f"{name}：{t.date.text}（{_cn_date(t.date.text)}）{clean(t.event.text).rstrip('；;。')}。", False)
                      for t in p.timeline]
             s = min(min(t.date.start, t.event.start) for t in p.timeline)
             e = max(max(t.date.end, t.event.end) for t in p.timeline)

@@ -21,7 +21,7 @@ MARKER = re.compile(r"\[(\d{1,3})\]")
 NUMBER = re.compile(r"(?<![\d.])(\d+(?:[.,]\d+)*)\s*(%|％|万|亿|千|百)?")
 SENTENCE = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+[”’」）)]*|\n|$)(?:\s*\[\d{1,3}\])*")
 # Lines the answerer adds about the answer itself (which question it answered); they state no fact.
-META_PREFIXES = ("（理解为：", "（以下按", "相关段落")
+META_PREFIXES = ("（理解为：", "（手册中没有找到")
 
 
 @dataclass
@@ -52,10 +52,18 @@ def numbers(text: str) -> list[tuple[str, str]]:
 
 
 def number_in(num: str, unit: str, quotes: str) -> bool:
+    """The number (same value: "5" matches "05" of "2022-05") with the same unit is in the quotes."""
     for m in NUMBER.finditer(quotes):
-        if m.group(1).replace(",", "") == num and (not unit or (m.group(2) or "").replace("％", "%") == unit):
+        if _same_value(m.group(1).replace(",", ""), num) and (not unit or (m.group(2) or "").replace("％", "%") == unit):
             return True
     return False
+
+
+def _same_value(a: str, b: str) -> bool:
+    try:
+        return a == b or float(a) == float(b)
+    except ValueError:
+        return False
 
 
 def quote_valid(c: Citation, sources: dict[str, str]) -> bool:

@@ -185,7 +185,10 @@ def match_toc(text: str, part: int, entries: list[TocEntry]) -> str | None:
         en = norm(re.sub(rf"^[（(][{CN_NUM}][)）]", "", e.title))
         if en.startswith("专家视点"):
             if n in en:
-                return "专家视点：" + clean_title(text)
+                # the TOC line ends with the author: "专家视点 <title> 周伟然"
+                words = re.sub(r"\t\s*\d+\s*$", "", e.title).split()
+                author = words[-1] if len(words) >= 3 and norm(words[-1]) not in n else ""
+                return "专家视点：" + clean_title(text) + (f"（{author}）" if author else "")
             continue
         r = difflib.SequenceMatcher(None, n, en).ratio()
         if r > score:

@@ -22,6 +22,7 @@ MILESTONES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "high_tech": (("高新技术", "高新企业", "高企"), ("高新技术",)),
     "champion": (("单项冠军",), ("单项冠军",)),
 }
+BUSINESS = re.compile(r"(是做什么|做什么的|干什么|主营|主要业务|是什么公司|什么样的公司|业务是什么|简介|介绍一下|是一家什么|做哪方面|从事什么|主要做)")
 WHEN = re.compile(r"(什么时候|何时|哪一?年|几几年|哪个?月|时间|日期|多久|哪天|几月|年份|什么时间)")
 
 
@@ -61,6 +62,11 @@ def asked_milestones(question: str) -> list[str]:
     if "little_giant" in out and not re.search(r"(评为|认定|成为|入选|获评|评上|获得).{0,6}小巨人|小巨人.{0,4}(认定|称号|资质)", question):
         out.remove("little_giant")
     return out
+
+
+def asks_business(question: str) -> bool:
+    """What the company does: answered by the record's 简介."""
+    return bool(BUSINESS.search(question))
 
 
 def lookup_milestones(question: str, profile: CompanyProfile) -> list[MilestoneAnswer]:
