@@ -32,12 +32,14 @@ PROVINCES = tuple("广东 江苏 浙江 山东 安徽 福建 湖北 湖南 四�
 REGIONS = ("珠三角", "长三角", "大湾区", "粤港澳", "粤东西北", "珠江西岸")
 BOARDS = ("新三板", "科创板", "创业板", "北交所", "主板", "港股", "美股", "纳斯达克", "深交所", "上交所")
 NAMED_FLAGS = {"ns", "nr", "nt", "nz", "nrt", "nrfg", "eng"}
-GENERIC_NAMES = {"广东", "中国", "全国", "国家", "政府", "小巨人", "专精特新", "企业", "手册", "普华永道"}
+GENERIC_NAMES = {"中国", "全国", "国家", "政府", "小巨人", "专精特新", "企业", "手册", "普华永道"}
 
 QUANTITY = r"(多少|几|多大|多高|多快|多长|多久|是多少|有多|怎样的规模)"
 # What the question asks for, from its wording (checked in this order).
 ANSWER_TYPES = (
     ("date", re.compile(r"什么时候|何时|哪一?年|几几年|哪个?月|哪天|几月|什么时间|年份")),
+    # asking for measures or advice ("有什么建议", "怎么帮") even when phrased as a list
+    ("how", re.compile(r"建议|怎么(?!样)|如何|怎样(?!的)|措施|办法|对策|举措|该做什么|做些什么|可以做什么")),
     ("percent", re.compile(r"(比例|占比|几成|百分之|百分比|比重|份额|占有率|多少成|比率|上市率|增速|增长率|增幅|同比|涨了).{0,6}" + QUANTITY
                            + "|" + QUANTITY + r".{0,4}(比例|比重|份额|占比)|占.{0,8}(多少|几成|多大)|几成|(增长|增速|涨).{0,4}(多快|多少)")),
     ("list", re.compile(r"哪些|哪几|有什么|有哪|都有谁|都有哪|列举")),
@@ -88,6 +90,7 @@ META_HISTORY = re.compile(r"^(那|那么|还有|另外|再问|换成|如果是)?
 
 SCORE_FLOOR = 0.62  # minimum combined score for the best unit; calibrated on eval/qa.jsonl (see README)
 LIST_MARGIN = 0.04
+HOW_MARGIN = 0.12
 
 
 class BadInput(ValueError):
@@ -184,9 +187,17 @@ def frame(question: str, index: Index) -> Frame:
     years = re.findall(r"(?:19|20)\d{2}", question)
     figures = [n for n, _ in numbers(question) if n not in years]
     qualifiers = [support for cue, support in QUALIFIERS if re.search(cue, question)]
-    content = [t for t in dict.fromkeys(search_tokens(question)) if t not in STOPWORDS]
+    # single characters ("比", "高", "量") carry no topic; digits and Latin words do
+    content = [t for t in dict.fromkeys(search_tokens(question)) if t not in STOPWORDS and (len(t) >= 2 or t.isascii())]
     return Frame(question, answer_type(question), entities, [p for p in places if p in entities], unknown, years,
                  figures, qualifiers, companies, content)
+
+
+def off_topic(f: Frame, index: Index) -> bool:
+    """No word of the question, other than place names, occurs anywhere in the corpus."""
+    corpus = index.extra("corpus_lower", lambda: "\n".join(d.text for d in index.docs.values()).lower())
+    words = [t for t in f.content if len(t) >= 2 and not any(t in p or p in t for p in PLACES)]
+    return bool(words) and not any(t in corpus for t in words)
 
 
 def support_text(u: Unit) -> str:
@@ -251,7 +262,8 @@ def satisfies(u: Unit, f: Frame, index: Index) -> bool:
 
 # ---------------------------------------------------------------- scoring
 
-PRESCRIPTIVE = re.compile(r"建议|应当|应该|需要|要|鼓励|支持|推动|加强|完善|探索|可以|可考虑|可依托|措施|举措|做法|经验|打造|设立|构建|提供|帮助")
+ENUMERATION = re.compile(r"^(一是|二是|三是|四是|五是|第[一二三四五六]，|首先|其次|再者|最后|[1-9][.、])")
+PRESCRIPTIVE = re.compile(r"建议|应当|应该|(?<![必])需(?!要|求)|(?<![主重需])要(?!求|素|点|是|么)|鼓励|支持|推动|加强|完善|探索|可以|可考虑|可依托|借鉴|予以|保障|一是|二是|三是|第[一二三四五]，")
 ADVICE_SECTION = re.compile(r"路径|建议|经验|做法|措施|启示|赋能|举措|对策")
 CONTINUES = re.compile(r"^(这|此|其中|具体|例如|比如|包括|一是|即|该|为此|因此|这要求|同时)")
 
@@ -316,6 +328,8 @@ def score_units(f: Frame, qvec: np.ndarray, hits: list[Hit], index: Index, extra
         if f.answer_type == "how":
             # recommendations live in prescriptive sentences and in the handbook's advice sections
             s += W_HOW * (bool(PRESCRIPTIVE.search(u.text)) + bool(ADVICE_SECTION.search(u.section)))
+        if f.answer_type == "list" and ENUMERATION.match(u.text):
+            s += W_HOW  # "一是…二是…": the handbook listing the points asked for
         out.append(Scored(u, s, float(d), lex, satisfies(u, f, index)))
     out.sort(key=lambda s: -s.score)
     return out
@@ -347,10 +361,18 @@ def compose(units: list[Unit], cites: list[Citation], notes: list[str] = ()) -> 
 
 
 def _neighbour(index: Index, u: Unit, step: int) -> Unit | None:
+    """The next/previous unit in the same section (chunks may overlap or split a section)."""
     k = u.id + step
-    if 0 <= k < len(index.units) and index.units[k].chunk == u.chunk:
-        return index.units[k]
+    while 0 <= k < len(index.units) and index.units[k].section == u.section:
+        if index.units[k].spans[0].start != u.spans[0].start:
+            nb = index.units[k]
+            return nb if (nb.spans[0].start > u.spans[0].start) == (step > 0) else None
+        k += step
     return None
+
+
+def _prescriptive(u: Unit) -> bool:
+    return bool(PRESCRIPTIVE.search(u.text))
 
 
 def pick_units(scored: list[Scored], f: Frame, index: Index) -> list[Unit]:
@@ -358,13 +380,31 @@ def pick_units(scored: list[Scored], f: Frame, index: Index) -> list[Unit]:
     if not ok or ok[0].score < SCORE_FLOOR:
         return []
     best = ok[0]
+    if f.answer_type == "how":
+        # Lead with the measures: the best prescriptive unit unless it is far behind the best match.
+        pres = [s for s in ok if _prescriptive(s.unit)]
+        if pres and pres[0].score >= max(SCORE_FLOOR, best.score - HOW_MARGIN) and not _prescriptive(best.unit):
+            nxt = _neighbour(index, best.unit, 1)
+            if nxt is None or not _prescriptive(nxt):
+                best = pres[0]
     chosen = [best.unit]
+    if f.answer_type in ("how", "list") and ENUMERATION.match(best.unit.text):
+        # the whole enumeration the best unit belongs to, in order
+        siblings = [u for u in index.units if u.section == best.unit.section and ENUMERATION.match(u.text)
+                    and u.kind == best.unit.kind]
+        seen = set()
+        chosen = [u for u in siblings if not (u.spans[0].start in seen or seen.add(u.spans[0].start))][:6]
+        return sorted(chosen, key=lambda u: (u.spans[0].doc, u.spans[0].start))
     # The unit of an answer is a fact with its context: a sentence split at ；, or a next sentence
     # that elaborates ("这要求…", "一是…") or, for a how-question, states the recommendation.
     nxt = _neighbour(index, best.unit, 1)
     if nxt is not None and (best.unit.joins_next or CONTINUES.match(nxt.text)
-                            or (f.answer_type == "how" and not PRESCRIPTIVE.search(best.unit.text) and PRESCRIPTIVE.search(nxt.text))):
+                            or (f.answer_type == "how" and _prescriptive(nxt))):
         chosen.append(nxt)
+        # a list of measures goes on in the following sentences
+        nxt2 = _neighbour(index, nxt, 1)
+        if f.answer_type == "how" and nxt2 is not None and _prescriptive(nxt2) and _prescriptive(best.unit):
+            chosen.append(nxt2)
     prev = _neighbour(index, best.unit, -1)
     if prev is not None and prev.joins_next and any(s.unit.id == prev.id and s.ok for s in scored):
         chosen.insert(0, prev)
@@ -471,7 +511,7 @@ def answer_one(question: str, index: Index, filters: Filters, timings: dict) -> 
     timings["retrieve"] = timings.get("retrieve", 0.0) + (time.perf_counter() - t0) * 1e3
     for k, v in r.timings_ms.items():
         timings[k] = timings.get(k, 0.0) + v
-    if f.unknown:
+    if f.unknown or off_topic(f, index):
         return [], r.hits, f
     t1 = time.perf_counter()
     company_units = [u for u in index.units if f.companies and u.company == f.companies[0].name]

@@ -226,10 +226,12 @@ def parse_document(path: Path, doc_id: str | None = None) -> Document:
         s, e = lines[first].start, lines[last].end
         blocks.append(Block(doc, kind, s, e, text[s:e], tuple(p for p in path_stack if p), **kw))
 
-    i = 0
-    # Front matter: the cover lines are noise; 前言 and 目录 are sections of their own.
-    while i < len(lines) and lines[i].text not in ("前言", "目录") and not BANNER.match(lines[i].text):
-        i += 1
+    # Front matter: cover lines before 前言 / 目录 / the first part banner are noise. A document
+    # without them (a plain policy text) starts at its first line, under its title.
+    i = next((k for k, ln in enumerate(lines) if ln.text in ("前言", "目录") or BANNER.match(ln.text)), None)
+    if i is None:
+        i = 0
+        path_stack.append(title)
     table_caption: tuple[str, int, int] | None = None
     while i < len(lines):
         s = lines[i].text
@@ -307,7 +309,13 @@ def parse_document(path: Path, doc_id: str | None = None) -> Document:
             # Chart source / unit lines: attach to the chart caption before them if any.
             if blocks and blocks[-1].kind == "chart" and lines_between(lines, blocks[-1].end, lines[i].start) <= 4:
                 b = blocks[-1]
-                blocks[-1] = Block(doc, "chart", b.start, lines[i].end, text[b.start:lines[i].end], b.path)
+                if i + 1 < len(lines) and "\t" in lines[i + 1].text:
+                    # caption + unit line + table: the table carries the caption ("…分布（单位：家）")
+                    blocks.pop()
+                    cap = b.text.splitlines()[0].strip()
+                    table_caption = (f"{cap}（{s}）", b.start, b.start + len(cap))
+                else:
+                    blocks[-1] = Block(doc, "chart", b.start, lines[i].end, text[b.start:lines[i].end], b.path)
             i += 1
             continue
         if "\t" in s:
@@ -373,7 +381,7 @@ def _title(lines: list[Line], path: Path) -> str:
         m = re.search(r"《([^》]+)》", ln.text)
         if m:
             return m.group(1)
-    return path.stem
+    return lines[0].text if lines and is_short(lines[0].text, 40) else path.stem
 
 
 def _add_table(blocks, lines, rows, text, doc, path, caption) -> None:
