@@ -304,7 +304,8 @@ W_DENSE, W_LEX, W_RANK, W_HOW = 0.6, 0.35, 0.05, 0.05
 UNIT_CANDIDATES = 30
 
 
-def score_units(f: Frame, qvec: np.ndarray, hits: list[Hit], index: Index, extra_units: list[int] = ()) -> list[Scored]:
+def score_units(f: Frame, qvec: np.ndarray, hits: list[Hit], index: Index, extra_units: list[int] = (),
+                filters: Filters | None = None) -> list[Scored]:
     weights = idf(index)
     prior: dict[int, float] = {}
     for h in hits:
@@ -316,7 +317,9 @@ def score_units(f: Frame, qvec: np.ndarray, hits: list[Hit], index: Index, extra
     all_dense = index.unit_vecs @ qvec
     for uid in np.argsort(-all_dense)[:UNIT_CANDIDATES]:
         prior.setdefault(int(uid), 0.0)
-    uids = [u for u in prior if index.units[u].kind not in ("chart", "toc", "byline") and len(index.units[u].text) >= 8]
+    allowed = filters.allows if filters else (lambda c: True)
+    uids = [u for u in prior if index.units[u].kind not in ("chart", "toc", "byline") and len(index.units[u].text) >= 8
+            and allowed(index.chunks[index.units[u].chunk])]
     if not uids:
         return []
     dense = all_dense[uids]
@@ -519,15 +522,16 @@ def answer_one(question: str, index: Index, filters: Filters, timings: dict) -> 
     if f.companies:
         asked = lookup_milestones(question, f.companies[0])
         if asked:
-            found = [u for u in company_units if any(sp.start == ev.event.start for ma in asked for ev in ma.events for sp in u.spans)]
+            found = [u for u in company_units if any(sp.start == ev.event.start for ma in asked for ev in ma.events for sp in u.spans)
+                     and filters.allows(index.chunks[u.chunk])]
             timings["select"] = timings.get("select", 0.0) + (time.perf_counter() - t1) * 1e3
             return found, r.hits, f  # empty: the record has no such milestone -> refuse
         if asks_business(question):
             intro = f.companies[0].intro
-            found = [u for u in company_units if intro and u.spans[0].start == intro.start]
+            found = [u for u in company_units if intro and u.spans[0].start == intro.start and filters.allows(index.chunks[u.chunk])]
             if found:
                 return found, r.hits, f
-    scored = score_units(f, r.query_vec, r.hits, index, [u.id for u in company_units])
+    scored = score_units(f, r.query_vec, r.hits, index, [u.id for u in company_units], filters)
     chosen = pick_units(scored, f, index)
     timings["select"] = timings.get("select", 0.0) + (time.perf_counter() - t1) * 1e3
     return chosen, r.hits, f
