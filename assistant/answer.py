@@ -88,9 +88,9 @@ QUALIFIERS = (
 )
 META_HISTORY = re.compile(r"^(那|那么|还有|另外|再问|换成|如果是)?(.{1,12}?)(呢|的呢|怎么样|如何|情况呢)?[？?。！!]*$")
 
-SCORE_FLOOR = 0.62  # minimum combined score for the best unit; calibrated on eval/qa.jsonl (see README)
-LIST_MARGIN = 0.04
-HOW_MARGIN = 0.12
+SCORE_FLOOR = 0.887  # minimum score of the best unit (cosine scale); calibrated on eval/qa.jsonl (README)
+LIST_MARGIN = 0.008  # further units within this of the best join a list answer
+HOW_MARGIN = 0.024  # a prescriptive unit within this of the best match leads a how-answer
 
 
 class BadInput(ValueError):
@@ -298,9 +298,10 @@ class Scored:
     ok: bool
 
 
-# Weights of the unit score (dense cosine, IDF-weighted term coverage, rank of the unit's chunk in
-# hybrid retrieval, prescriptive wording for how-questions): chosen on eval/qa.jsonl, see README.
-W_DENSE, W_LEX, W_RANK, W_HOW = 0.6, 0.35, 0.05, 0.05
+# Weights of the unit score: dense cosine (1.0), IDF-weighted term coverage, rank of the unit's
+# chunk in hybrid retrieval, advice wording/sections for how-questions. Chosen by a grid search on
+# eval/qa.jsonl (README, "Tuning"): the chunk rank adds nothing once every unit is a candidate.
+W_DENSE, W_LEX, W_RANK, W_HOW = 1.0, 0.07, 0.0, 0.01
 UNIT_CANDIDATES = 30
 
 
