@@ -1,0 +1,170 @@
+"""The web chat in a real browser (Debian chromium driven by Playwright), with the network cut off.
+
+Every request that is not to the loopback server is blocked and recorded: the page must render,
+answer and cite with nothing from outside (no CDN fonts or scripts), and the test fails if the
+page even tries. Needs `apt-get install chromium fonts-noto-cjk` and `pip install playwright`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+from _ui_server import ROOT, running_server  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+# Playwright's own browser download cannot work here: drive the distribution's chromium, quietly.
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+LOCAL = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/|^(data|blob|about):")
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+TIMEOUT_MS = 60_000
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian chromium (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def server(index, tmp_path_factory):
+    with running_server(tmp_path_factory.mktemp("ui-browser")) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    """A page with the network cut off: only the loopback server is reachable."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.blocked = []
+    page.dialogs = []
+
+    def route(r):
+        if LOCAL.match(r.request.url):
+            r.continue_()
+        else:
+            page.blocked.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.goto(server.url, wait_until="load")
+    page.wait_for_selector("#question textarea")
+    yield page
+    blocked = page.blocked
+    context.close()
+    assert blocked == [], f"the page tried to reach outside: {blocked}"
+
+
+def ask(page, question: str, n_answers: int) -> None:
+    """Type a question, press Enter, wait until the n-th answer is complete."""
+    page.fill("#question textarea", question)
+    page.press("#question textarea", "Enter")
+    wait_answers(page, n_answers)
+
+
+def wait_answers(page, n: int) -> None:
+    bot = page.locator("#answer .message.bot")  # one per answer (or per streamed part: same bubble)
+    expect(bot).to_have_count(n, timeout=TIMEOUT_MS)
+    expect(bot.nth(n - 1)).not_to_contain_text("正在查阅手册", timeout=TIMEOUT_MS)
+    # the request is over when the question box is usable again and the panel shows this answer
+    expect(page.locator("#sources")).not_to_contain_text("正在查阅手册", timeout=TIMEOUT_MS)
+    page.wait_for_function("() => !document.querySelector('#answer .pending, #answer .generating')")
+
+
+def test_ask_cite_and_screenshot(page, server, index):
+    page.wait_for_selector("#header")
+    expect(page.locator("#header")).to_contain_text("广东专精特新“小巨人”成长手册")
+    expect(page.locator("#header")).to_contain_text("抽取式（无需大模型）")
+    ask(page, "深圳有多少家上市小巨人？", 1)
+    answer = page.locator("#answer .message.bot").last
+    expect(answer).to_contain_text("109")
+    expect(answer).to_contain_text("[1]")
+    mark = page.locator("#sources mark").first
+    expect(mark).to_be_visible()
+    assert mark.inner_text().strip() in index.docs["handbook"].text  # the highlighted quote is the source text
+    expect(page.locator("#sources")).to_contain_text("handbook:")
+
+    # clicking a marker in the answer brings its source entry into view
+    page.locator("#answer a.cite-ref").last.click()
+    target = page.locator("#sources .cite:target")
+    expect(target).to_have_count(1)
+    expect(target).to_be_in_viewport()
+    marker = page.locator("#answer a.cite-ref").last.inner_text()
+    assert target.get_attribute("id") == "cite-" + marker.strip("[]")
+
+    page.locator("#cite-1 .cite-head a").click()
+    expect(page.locator("#cite-1")).to_be_in_viewport()
+
+    page.locator("#answer .message.bot").last.scroll_into_view_if_needed()
+    page.evaluate("window.scrollTo(0, 0)")
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert page.dialogs == []
+
+    # thumbs up on the answer (the chat's own feedback buttons) writes one JSON line
+    page.locator("#answer button[aria-label='赞'], #answer button[aria-label='Like']").last.click()  # zh-CN: 赞
+    expect(page.locator("#feedback-status")).to_contain_text("已记录")
+    record = json.loads(server.feedback.read_text("utf-8").splitlines()[-1])
+    assert record["vote"] == "up" and record["question"] == "深圳有多少家上市小巨人？" and record["citations"]
+
+
+def test_example_click_asks(page):
+    expect(page.locator("#examples button")).to_have_count(4)
+    page.locator("#examples button", has_text="深圳有多少家上市小巨人？").click()
+    wait_answers(page, 1)
+    expect(page.locator("#answer .message.user").last).to_have_text("深圳有多少家上市小巨人？")
+    expect(page.locator("#answer .message.bot").last).to_contain_text("109")
+    expect(page.locator("#sources mark").first).to_be_visible()
+
+
+def test_user_text_is_shown_literally_and_never_runs(page):
+    payloads = ["<script>alert(1)</script>", '<img src=x onerror="alert(2)">深圳有多少家上市小巨人？']
+    for i, text in enumerate(payloads, 1):
+        ask(page, text, i)
+        expect(page.locator("#answer .message.user").nth(i - 1)).to_contain_text(text)
+    page.wait_for_timeout(500)
+    assert page.dialogs == []
+    assert page.locator("#answer img[src='x']").count() == 0
+
+
+def test_follow_up_and_earlier_sources(page):
+    ask(page, "广州有多少家上市小巨人？", 1)
+    ask(page, "那东莞呢？", 2)
+    expect(page.locator("#answer .message.bot").last).to_contain_text("理解为")
+    expect(page.locator("#answer .message.bot").last).to_contain_text("东莞")
+    expect(page.locator("#sources .cite").first).to_have_attribute("data-section", re.compile("东莞篇"))
+    # clicking the earlier answer shows that answer's sources
+    page.locator("#answer .message.bot").first.click()
+    expect(page.locator("#sources .cite").first).to_have_attribute("data-section", re.compile("广州篇"))
+
+
+def test_refusal_and_clear(page):
+    ask(page, "今天天气怎么样？", 1)
+    answer = page.locator("#answer .message.bot").last
+    expect(answer).to_contain_text("手册中没有找到这个问题的答案。")
+    expect(answer).to_contain_text("相关段落（仅供参考，并非答案）")
+    expect(page.locator("#sources .related-title")).to_have_text("相关段落（仅供参考，并非答案）")
+    assert page.locator("#sources mark").count() == 0  # nothing is presented as support
+    page.locator("#clear").click()
+    expect(page.locator("#answer .message")).to_have_count(0)
+    expect(page.locator("#sources .cite")).to_have_count(0)
+
+
+def test_bad_input_message_in_chat(page):
+    page.fill("#question textarea", "深" * 2001)
+    page.press("#question textarea", "Enter")
+    expect(page.locator("#answer .message.bot").last).to_contain_text("问题过长（2001 字）")
