@@ -16,6 +16,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+import jieba
 import jieba.posseg as pseg
 import numpy as np
 
@@ -32,6 +33,7 @@ PROVINCES = tuple("广东 江苏 浙江 山东 安徽 福建 湖北 湖南 四�
 REGIONS = ("珠三角", "长三角", "大湾区", "粤港澳", "粤东西北", "珠江西岸")
 BOARDS = ("新三板", "科创板", "创业板", "北交所", "主板", "港股", "美股", "纳斯达克", "深交所", "上交所")
 NAMED_FLAGS = {"ns", "nr", "nt", "nz", "nrt", "nrfg", "eng"}
+CN_DIGITS = "一二三四五六七八九十"
 GENERIC_NAMES = {"中国", "全国", "国家", "政府", "小巨人", "专精特新", "企业", "手册", "普华永道"}
 
 QUANTITY = r"(多少|几|多大|多高|多快|多长|多久|是多少|有多|怎样的规模)"
@@ -68,7 +70,7 @@ DISTRICT = re.compile(r"[\u4e00-\u9fff]{2}(?:区|镇|县)(?!域)")
 # little giants in 珠海. (question cue, accepted wording in the support)
 QUALIFIERS = (
     (r"上市|挂牌|IPO", r"上市|挂牌|IPO|登陆"),
-    (r"新增|新认定|新晋", r"新增|新认定|新晋|第五批"),
+    (r"新增|新晋", r"新增|新晋|第五批"),
     (r"融资|获投", r"融资|投资"),
     (r"专利", r"专利|知识产权"),
     (r"发明专利", r"发明"),
@@ -85,6 +87,8 @@ QUALIFIERS = (
     (r"员工|职工|雇员", r"员工|人员|职工"),
     (r"市值", r"市值"),
     (r"出口|海外|出海|国外", r"出口|海外|出海|国外|全球|国家和地区"),
+    (r"省级", r"省级"),
+    (r"市级", r"市级"),
     # a superlative ("最早", "最多") needs a sentence that ranks, not one that merely counts
     (r"最(?!近|新|终|后|好是)|第一|之首", r"最|第一|首|之首|榜首|领先|排名"),
 )
@@ -94,7 +98,10 @@ TASK_REQUEST = re.compile(r"(写|作|编|创作|生成|翻译|续写|改写)(一
 MEASURE_WORD = re.compile(r"(?<!哪)(?:多少|几)(家|台|项|件|个|名|次|场|条|类|批|只|所|座|位|倍|年|亩|片)")
 META_HISTORY = re.compile(r"^(那|那么|还有|另外|再问|换成|如果是)?(.{1,12}?)(呢|的呢|怎么样|如何|情况呢)?[？?。！!]*$")
 
+COMMON_WORD_FREQ = 1000  # jieba dictionary frequency above which an nr-tagged word is an ordinary word
 SCORE_FLOOR = 0.887  # minimum score of the best unit (cosine scale); calibrated on eval/qa.jsonl (README)
+MAX_CONTEXT_UNITS = 4
+ASKS_POINTS = re.compile(r"哪几(条|点|个方面|方面|项)|哪些(方面|经验|做法|措施|建议|举措)|几点|几条|几个方面")
 LIST_MARGIN = 0.008  # further units within this of the best join a list answer
 HOW_MARGIN = 0.024  # a prescriptive unit within this of the best match leads a how-answer
 
@@ -187,7 +194,9 @@ def frame(question: str, index: Index) -> Frame:
     for w in pseg.cut(masked):
         word = w.word.strip()
         if w.flag in NAMED_FLAGS and len(word) >= 2 and word not in GENERIC_NAMES:
-            if word.lower() not in corpus:
+            # jieba tags many common words nr ("长大"): only rare dictionary words count as names
+            common = w.flag.startswith("nr") and (jieba.dt.FREQ.get(word) or 0) >= COMMON_WORD_FREQ
+            if word.lower() not in corpus and not common:
                 unknown.append(word)
             elif w.flag in ("nr", "nrfg", "nrt", "nz") and word not in entities:
                 entities.append(word)
@@ -229,7 +238,7 @@ def value_bound(u: Unit, f: Frame) -> bool:
     for m in rx.finditer(u.text):
         before = [x for x in mentions if x[1] <= m.start()]
         if not before:
-            subject = {p for p in PLACES if p in u.section} | {x[2] for x in mentions}
+            subject = {p for p in PLACES if any(c.startswith(p) for c in _path_subjects(u.section))} | {x[2] for x in mentions}
         else:
             group = [before[-1]]
             for x in reversed(before[:-1]):
@@ -238,25 +247,40 @@ def value_bound(u: Unit, f: Frame) -> bool:
                 else:
                     break
             subject = {x[2] for x in group}
-        if any(p in s or s in p for p in f.places for s in subject):
+        # the most specific place asked (a district over its city) is the one the value must belong to
+        asked = [p for p in f.places if p[-1] in "区镇县"] or f.places
+        if any(p in s or s in p for p in asked for s in subject):
             return True
         # a district of the asked city: "佛山篇 > … 南海区“小巨人”企业总量为37家"
-        if any(s[-1] in "区镇县" for s in subject) and any(p in u.section for p in f.places):
+        if asked is f.places and any(s[-1] in "区镇县" for s in subject) and any(p in u.section for p in f.places):
             return True
     return False
+
+
+def _path_subjects(section: str) -> list[str]:
+    """Section path components without their numbering: "深圳篇", "广东“小巨人”企业画像", ..."""
+    return [re.sub(rf"^[{CN_DIGITS}]+\s+|^（[{CN_DIGITS}]+）", "", c) for c in section.split(" > ")]
+
+
+def names_place(u: Unit, place: str) -> bool:
+    """The sentence names the place, or its section is about it ("深圳篇 > …"); a heading that
+    merely mentions it ("区域分布：南海区成为……") does not count."""
+    return place in u.text or any(c.startswith(place) for c in _path_subjects(u.section))
 
 
 def satisfies(u: Unit, f: Frame, index: Index) -> bool:
     """The unit can support an answer: it names every entity, year, measure and company of the
     question (in its text or section path) and holds a value of the asked type bound to the asked place."""
     text = support_text(u)
-    if any(e not in text for e in f.entities):
+    if any(e not in text for e in f.entities if e not in f.places):
+        return False
+    if any(not names_place(u, p) for p in f.places):
         return False
     if any(y not in text for y in f.years):
         return False
     if any(not number_in(n, "", u.text) for n in f.figures):
         return False
-    if any(not re.search(q, text) for q in f.qualifiers):
+    if any(not re.search(q, u.text) for q in f.qualifiers):  # the measure must be in the sentence itself
         return False
     if f.companies and not any(any(a in text for a in p.aliases) for p in f.companies):
         return False
@@ -311,7 +335,7 @@ class Scored:
 # Weights of the unit score: dense cosine (1.0), IDF-weighted term coverage, rank of the unit's
 # chunk in hybrid retrieval, advice wording/sections for how-questions. Chosen by a grid search on
 # eval/qa.jsonl (README, "Tuning"): the chunk rank adds nothing once every unit is a candidate.
-W_DENSE, W_LEX, W_RANK, W_HOW = 1.0, 0.07, 0.0, 0.01
+W_DENSE, W_LEX, W_RANK, W_HOW, W_ADVICE = 1.0, 0.07, 0.0, 0.01, 0.02
 UNIT_CANDIDATES = 30
 
 
@@ -341,11 +365,9 @@ def score_units(f: Frame, qvec: np.ndarray, hits: list[Hit], index: Index, extra
         s = W_DENSE * float(d) + W_LEX * lex + W_RANK * prior[uid]
         if f.answer_type == "how":
             # recommendations live in prescriptive sentences and in the handbook's advice sections
-            s += W_HOW * (bool(PRESCRIPTIVE.search(u.text)) + bool(ADVICE_SECTION.search(u.section)))
+            s += W_HOW * bool(PRESCRIPTIVE.search(u.text)) + W_ADVICE * bool(ADVICE_SECTION.search(u.section))
         if f.places and any(p in u.text for p in f.places):
             s += W_HOW  # the place is named in the sentence itself, not only inherited from its section
-        if f.answer_type == "list" and ENUMERATION.match(u.text):
-            s += W_HOW  # "一是…二是…": the handbook listing the points asked for
         out.append(Scored(u, s, float(d), lex, satisfies(u, f, index)))
     out.sort(key=lambda s: -s.score)
     return out
@@ -391,6 +413,28 @@ def _prescriptive(u: Unit) -> bool:
     return bool(PRESCRIPTIVE.search(u.text))
 
 
+def with_context(unit: Unit, f: Frame, index: Index) -> list[Unit]:
+    """The unit of an answer is a fact with its context: the rest of a sentence split at ；, a next
+    sentence that elaborates ("这要求…"), the items of an enumeration it opens ("一是…；二是…"), the
+    body of a short enumerated heading ("第二，搭建……平台。" + how), or for a how-question the
+    recommendation that follows a description of the problem."""
+    out, cur = [unit], unit
+    while len(out) < MAX_CONTEXT_UNITS:
+        nxt = _neighbour(index, cur, 1)
+        if nxt is None:
+            break
+        heading = ENUMERATION.match(cur.text) and len(cur.text) <= 30 and not ENUMERATION.match(nxt.text)
+        if (cur.joins_next or CONTINUES.match(nxt.text) or heading
+                or (ENUMERATION.match(cur.text) and ENUMERATION.match(nxt.text) and cur.joins_next)
+                # a how-answer: the recommendation after the problem, and the measures that follow it
+                or (f.answer_type == "how" and _prescriptive(nxt) and (cur is unit or _prescriptive(cur)))):
+            out.append(nxt)
+            cur = nxt
+        else:
+            break
+    return out
+
+
 def pick_units(scored: list[Scored], f: Frame, index: Index) -> list[Unit]:
     ok = [s for s in scored if s.ok]
     if not ok or ok[0].score < SCORE_FLOOR:
@@ -403,24 +447,14 @@ def pick_units(scored: list[Scored], f: Frame, index: Index) -> list[Unit]:
             nxt = _neighbour(index, best.unit, 1)
             if nxt is None or not _prescriptive(nxt):
                 best = pres[0]
-    chosen = [best.unit]
-    if f.answer_type in ("how", "list") and ENUMERATION.match(best.unit.text):
-        # the whole enumeration the best unit belongs to, in order
+    if ENUMERATION.match(best.unit.text) and ASKS_POINTS.search(f.question):
+        # "袁锋总结了哪几条经验": the whole enumeration the best unit belongs to, in order
         siblings = [u for u in index.units if u.section == best.unit.section and ENUMERATION.match(u.text)
                     and u.kind == best.unit.kind]
-        seen = set()
+        seen: set[int] = set()
         chosen = [u for u in siblings if not (u.spans[0].start in seen or seen.add(u.spans[0].start))][:6]
         return sorted(chosen, key=lambda u: (u.spans[0].doc, u.spans[0].start))
-    # The unit of an answer is a fact with its context: a sentence split at ；, or a next sentence
-    # that elaborates ("这要求…", "一是…") or, for a how-question, states the recommendation.
-    nxt = _neighbour(index, best.unit, 1)
-    if nxt is not None and (best.unit.joins_next or CONTINUES.match(nxt.text)
-                            or (f.answer_type == "how" and _prescriptive(nxt))):
-        chosen.append(nxt)
-        # a list of measures goes on in the following sentences
-        nxt2 = _neighbour(index, nxt, 1)
-        if f.answer_type == "how" and nxt2 is not None and _prescriptive(nxt2) and _prescriptive(best.unit):
-            chosen.append(nxt2)
+    chosen = with_context(best.unit, f, index)
     prev = _neighbour(index, best.unit, -1)
     if prev is not None and prev.joins_next and any(s.unit.id == prev.id and s.ok for s in scored):
         chosen.insert(0, prev)
@@ -436,6 +470,7 @@ def pick_units(scored: list[Scored], f: Frame, index: Index) -> list[Unit]:
 
 # ---------------------------------------------------------------- sub-questions and follow-ups
 
+COMPARES = re.compile(r"各|分别|谁|哪个|哪边|相比|比较|对比|高还是|多还是|快还是|大还是|差距|差多少")
 CONNECTOR = r"\s*(?:和|与|跟|及|、|，|还是|以及|对比|vs|VS|比)\s*"
 COLLECTIVE = re.compile(r"(这)?[两二三四五六七八九十]+(个)?(省|市|城|地|区|个城市|座城市|家公司|家企业|家)|(谁的|谁|哪个|哪一个|哪家|哪边)(更|比较)?|各自|各|分别|都|(快|多|高|大)还是(慢|少|低|小)?")
 
@@ -451,7 +486,12 @@ def split_comparison(question: str, index: Index) -> list[str]:
     alt = "|".join(map(re.escape, names))
     run = re.search(f"(?:{alt})(?:{CONNECTOR}(?:{alt}))+", question)
     if not run:
-        return [question]
+        # "东莞上市的小巨人和广州上市的各多少家": the compared names stand apart; ask once per name,
+        # dropping the others
+        if not COMPARES.search(question):
+            return [question]
+        mentioned = sorted(dict.fromkeys(re.findall(alt, question)), key=question.find)
+        return [re.sub(alt, lambda m: m.group() if m.group() == keep else "", question) for keep in mentioned]
     members = re.findall(alt, run.group())
     base = question[: run.start()] + "{X}" + question[run.end():]
     base = COLLECTIVE.sub("", base)
