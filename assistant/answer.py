@@ -90,7 +90,7 @@ QUALIFIERS = (
     (r"省级", r"省级"),
     (r"市级", r"市级"),
     # a superlative ("最早", "最多") needs a sentence that ranks, not one that merely counts
-    (r"最(?!近|新|终|后|好是)|第一|之首", r"最|第一|首|之首|榜首|领先|排名"),
+    (r"最(?!近|新|终|后|好是)|之首", r"最|第一|首|之首|榜首|领先|排名"),
 )
 # Requests for a task rather than a question about the handbook: declined, whatever words follow.
 TASK_REQUEST = re.compile(r"(写|作|编|创作|生成|翻译|续写|改写)(一|几)?(首|篇|个|段|份|句)?.{0,8}(诗|词|歌|文章|故事|小说|笑话|段子|代码|绝句|律诗|对联|口号|作文|邮件)")
@@ -195,7 +195,7 @@ def frame(question: str, index: Index) -> Frame:
         word = w.word.strip()
         if w.flag in NAMED_FLAGS and len(word) >= 2 and word not in GENERIC_NAMES:
             # jieba tags many common words nr ("长大"): only rare dictionary words count as names
-            common = w.flag.startswith("nr") and (jieba.dt.FREQ.get(word) or 0) >= COMMON_WORD_FREQ
+            common = w.flag.startswith("nr") and (jieba.get_FREQ(word) or 0) >= COMMON_WORD_FREQ
             if word.lower() not in corpus and not common:
                 unknown.append(word)
             elif w.flag in ("nr", "nrfg", "nrt", "nz") and word not in entities:
@@ -227,6 +227,21 @@ def _place_mentions(text: str) -> list[tuple[int, int, str]]:
     return sorted(found)
 
 
+def _group(mentions: list[tuple[int, int, str]], k: int, forward: bool, text: str = "") -> set[str]:
+    """Places listed together with mention k ("佛山、珠海和惠州")."""
+    out = {mentions[k][2]}
+    step = 1 if forward else -1
+    i = k
+    while 0 <= i + step < len(mentions):
+        a, b = (mentions[i], mentions[i + step]) if forward else (mentions[i + step], mentions[i])
+        if b[0] - a[1] <= 2:
+            out.add(mentions[i + step][2])
+            i += step
+        else:
+            break
+    return out
+
+
 def value_bound(u: Unit, f: Frame) -> bool:
     """A value of the asked type stands in a clause whose subject is one of the asked places.
 
@@ -235,18 +250,13 @@ def value_bound(u: Unit, f: Frame) -> bool:
     """
     rx = VALUE["number"] if u.kind == "table" else VALUE.get(f.answer_type) or VALUE["number"]
     mentions = _place_mentions(u.text)
+    first = _group(mentions, 0, forward=True) if mentions else set()  # the sentence's own subject
     for m in rx.finditer(u.text):
         before = [x for x in mentions if x[1] <= m.start()]
         if not before:
             subject = {p for p in PLACES if any(c.startswith(p) for c in _path_subjects(u.section))} | {x[2] for x in mentions}
         else:
-            group = [before[-1]]
-            for x in reversed(before[:-1]):
-                if group[0][0] - x[1] <= 2 and re.fullmatch(r"[、和及与跟,，\s]*", u.text[x[1]:group[0][0]]):
-                    group.insert(0, x)
-                else:
-                    break
-            subject = {x[2] for x in group}
+            subject = _group(before, len(before) - 1, forward=False) | first
         # the most specific place asked (a district over its city) is the one the value must belong to
         asked = [p for p in f.places if p[-1] in "区镇县"] or f.places
         if any(p in s or s in p for p in asked for s in subject):

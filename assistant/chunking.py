@@ -62,6 +62,7 @@ class Chunk:
 
 
 def init_jieba(extra_words: tuple[str, ...] = ()) -> None:
+    jieba.initialize()  # loads the dictionary (and its word frequencies) once, from jieba's cache
     for w in DOMAIN_WORDS + extra_words:
         jieba.add_word(w, freq=20000)
 
