@@ -603,6 +603,11 @@ def answer_one(question: str, index: Index, filters: Filters, timings: dict) -> 
 TOP_CHUNKS = 8
 
 
+def _echo(user_text: str) -> str:
+    """User text quoted inside a note line: no citation-like [n], no sentence break, one line."""
+    return re.sub(r"[。！？!?\n]+", "，", user_text.replace("[", "［").replace("]", "］")).strip("，")
+
+
 def ask(question, index: Index, history: list | None = None, filters: Filters | None = None) -> Answer:
     t_start = time.perf_counter()
     q = check_question(question)
@@ -623,7 +628,7 @@ def ask(question, index: Index, history: list | None = None, filters: Filters | 
         units, hits, _ = answer_one(sq, index, filters, timings)
         related.extend(h for h in hits if h.chunk.id not in {x.chunk.id for x in related})
         if not units and len(subs) > 1:
-            notes.append(f"（手册中没有找到“{sq}”的答案。）")
+            notes.append(f"（手册中没有找到“{_echo(sq)}”的答案。）")
         chosen.extend(u for u in units if u.id not in {c.id for c in chosen})
     t_compose = time.perf_counter()
     cites: list[Citation] = []
@@ -632,7 +637,7 @@ def ask(question, index: Index, history: list | None = None, filters: Filters | 
     else:
         text, refused = compose(chosen, cites, notes), False
         if rewritten:
-            text = f"（理解为：“{rewritten}”）\n{text}"
+            text = f"（理解为：“{_echo(rewritten)}”）\n{text}"
     t_verify = time.perf_counter()
     timings["compose"] = (t_verify - t_compose) * 1e3
     if not refused:

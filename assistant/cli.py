@@ -110,9 +110,17 @@ def cmd_serve(args) -> int:
     return ui_main(host=args.host, port=args.port) or 0
 
 
+class ChineseArgumentParser(argparse.ArgumentParser):
+    """Usage errors as one Chinese line and exit 2, like every other bad input."""
+
+    def error(self, message: str):
+        print(f"错误：无法解析命令行参数（{message}）；问题以“-”开头时请写在 -- 之后。", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="assistant", description="《广东专精特新“小巨人”成长手册》问答助手")
-    sub = p.add_subparsers(dest="cmd", required=True)
+    p = ChineseArgumentParser(prog="assistant", description="《广东专精特新“小巨人”成长手册》问答助手")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=ChineseArgumentParser)
     b = sub.add_parser("build", help="构建（或按需重建）索引")
     b.add_argument("--force", action="store_true", help="无论是否过期都重新构建")
     b.set_defaults(func=cmd_build)

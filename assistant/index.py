@@ -42,6 +42,7 @@ logging.getLogger("bm25s").setLevel(logging.ERROR)
 
 # Above this many chunks exact flat search stops being the cheap part; switch to HNSW.
 HNSW_ABOVE = 50_000
+STALE_BUILD_S = 600  # superseded build folders younger than this are left for a concurrent builder
 
 
 class IndexUnavailable(Exception):
@@ -146,9 +147,16 @@ def _persist(index: Index, index_dir: Path) -> None:
     mtmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
     os.replace(mtmp, index_dir / "manifest.json")  # the atomic switch to the new build
     index.manifest = manifest
+    # Remove superseded builds, but only old ones: another process may be about to switch the
+    # manifest to a build folder it has just written (two builds at once must both stay loadable).
+    now = time.time()
     for old in index_dir.iterdir():
-        if old.name != name and (old.name.startswith("build-") or old.name.startswith(".tmp-build-")):
-            shutil.rmtree(old, ignore_errors=True)
+        if old.name != name and old.name.startswith(("build-", ".tmp-build-", ".manifest-")):
+            try:
+                if now - old.stat().st_mtime > STALE_BUILD_S:
+                    shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
+            except OSError:
+                pass
 
 
 def load_index(cfg: Config, embed: BaseEmbedding | None = None) -> Index:
@@ -159,7 +167,7 @@ def load_index(cfg: Config, embed: BaseEmbedding | None = None) -> Index:
     try:
         manifest = json.loads(mpath.read_text("utf-8"))
         build = cfg.index_dir / manifest["build"]
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise IndexUnavailable("索引清单（manifest.json）已损坏")
     if manifest.get("fingerprint") != fingerprint(cfg):
         raise IndexUnavailable("索引已过期（语料、嵌入模型、分块设置或代码版本有变化）")
