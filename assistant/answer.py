@@ -319,7 +319,9 @@ def idf(index: Index) -> dict[str, float]:
             for t in set(search_tokens(support_text(u))):
                 df[t] = df.get(t, 0) + 1
         n = len(index.units)
-        return {t: math.log(1 + n / c) for t, c in df.items()}
+        table = {t: math.log(1 + n / c) for t, c in df.items()}
+        table[""] = max(table.values(), default=1.0)
+        return table
     return index.extra("idf", build)
 
 
@@ -327,7 +329,7 @@ def coverage(u: Unit, f: Frame, weights: dict[str, float]) -> float:
     if not f.content:
         return 0.0
     text = support_text(u).lower()
-    default = max(weights.values()) if weights else 1.0
+    default = weights.get("", 1.0)  # unseen words weigh as much as the rarest seen one
     total = sum(weights.get(t, default) for t in f.content)
     got = sum(weights.get(t, default) for t in f.content if t in text)
     return got / total if total else 0.0

@@ -566,6 +566,8 @@ def company_aliases(name: str) -> tuple[str, ...]:
 
 def load_corpus(corpus_dir: Path) -> list[Document]:
     """Every .txt / .md file in the corpus folder is one document; its doc id is the file stem."""
+    if not corpus_dir.is_dir():
+        return []
     files = sorted(p for p in corpus_dir.iterdir() if p.suffix in (".txt", ".md") and p.is_file()
                    and not p.name.startswith(".") and p.name.lower() != "readme.md")
     return [parse_document(p) for p in files]
@@ -573,7 +575,7 @@ def load_corpus(corpus_dir: Path) -> list[Document]:
 
 def corpus_fingerprint(corpus_dir: Path) -> str:
     h = hashlib.sha256()
-    for p in sorted(corpus_dir.iterdir()):
+    for p in sorted(corpus_dir.iterdir()) if corpus_dir.is_dir() else []:
         if p.suffix in (".txt", ".md") and p.is_file() and not p.name.startswith(".") and p.name.lower() != "readme.md":
             h.update(p.name.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
     return h.hexdigest()
