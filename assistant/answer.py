@@ -227,7 +227,7 @@ def _place_mentions(text: str) -> list[tuple[int, int, str]]:
     return sorted(found)
 
 
-def _group(mentions: list[tuple[int, int, str]], k: int, forward: bool, text: str = "") -> set[str]:
+def _group(mentions: list[tuple[int, int, str]], k: int, forward: bool) -> set[str]:
     """Places listed together with mention k ("佛山、珠海和惠州")."""
     out = {mentions[k][2]}
     step = 1 if forward else -1
