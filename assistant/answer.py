@@ -100,6 +100,7 @@ META_HISTORY = re.compile(r"^(那|那么|还有|另外|再问|换成|如果是)?
 
 COMMON_WORD_FREQ = 1000  # jieba dictionary frequency above which an nr-tagged word is an ordinary word
 SCORE_FLOOR = 0.887  # minimum score of the best unit (cosine scale); calibrated on eval/qa.jsonl (README)
+TOP_CHUNKS = 8  # hybrid-retrieved chunks whose units become candidates
 MAX_CONTEXT_UNITS = 4
 ASKS_POINTS = re.compile(r"哪几(条|点|个方面|方面|项)|哪些(方面|经验|做法|措施|建议|举措)|几点|几条|几个方面")
 LIST_MARGIN = 0.008  # further units within this of the best join a list answer
@@ -572,6 +573,20 @@ def _last_user_question(history: list) -> str | None:
 
 # ---------------------------------------------------------------- the answerer
 
+def units_of(index: Index, company: str) -> list[Unit]:
+    """A profiled company's units, from a table built once per index (not a scan per question)."""
+    table = index.extra("company_units", lambda: _by_company(index.units))
+    return table.get(company, [])
+
+
+def _by_company(units: list[Unit]) -> dict[str, list[Unit]]:
+    out: dict[str, list[Unit]] = {}
+    for u in units:
+        if u.company:
+            out.setdefault(u.company, []).append(u)
+    return out
+
+
 def answer_one(question: str, index: Index, filters: Filters, timings: dict) -> tuple[list[Unit], list[Hit], Frame]:
     f = frame(question, index)
     t0 = time.perf_counter()
@@ -582,7 +597,7 @@ def answer_one(question: str, index: Index, filters: Filters, timings: dict) -> 
     if f.unknown or off_topic(f, index) or TASK_REQUEST.search(question):
         return [], r.hits, f
     t1 = time.perf_counter()
-    company_units = [u for u in index.units if f.companies and u.company == f.companies[0].name]
+    company_units = units_of(index, f.companies[0].name) if f.companies else []
     # A profiled company: dated milestones and what it does come straight from its record.
     if f.companies:
         asked = lookup_milestones(question, f.companies[0])
@@ -601,8 +616,6 @@ def answer_one(question: str, index: Index, filters: Filters, timings: dict) -> 
     timings["select"] = timings.get("select", 0.0) + (time.perf_counter() - t1) * 1e3
     return chosen, r.hits, f
 
-
-TOP_CHUNKS = 8
 
 
 def _echo(user_text: str) -> str:
