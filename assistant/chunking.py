@@ -16,7 +16,7 @@ from functools import lru_cache
 import jieba
 
 from .config import Config
-from .corpus import FOOTNOTE_MARK, Block, CompanyProfile, Document, Span
+from .ingest.corpus import FOOTNOTE_MARK, Block, CompanyProfile, Document, Span
 
 jieba.setLogLevel(60)
 

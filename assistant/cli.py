@@ -86,26 +86,25 @@ def cmd_ask(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluation import main as eval_main
+    from .devtools.evaluation import main as eval_main
 
     return eval_main(args)
 
 
 def cmd_bench(args) -> int:
-    from .bench import main as bench_main
+    from .devtools.bench import main as bench_main
 
     return bench_main(args)
 
 
 def cmd_tune(args) -> int:
-    from .tuning import main as tune_main
+    from .devtools.tuning import main as tune_main
 
     return tune_main(args)
 
 
 def cmd_serve(args) -> int:
-    sys.path.insert(0, os.getcwd())
-    from ui import main as ui_main
+    from .web.app import main as ui_main
 
     return ui_main(host=args.host, port=args.port) or 0
 

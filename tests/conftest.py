@@ -13,6 +13,15 @@ from assistant import get_index
 from assistant.config import ROOT, Config
 
 
+def pytest_collection_modifyitems(items):
+    """Tiers by folder: tests/unit (no index, seconds), tests/integration (the index), tests/slow."""
+    for item in items:
+        parts = item.path.parts
+        for tier in ("integration", "slow"):
+            if tier in parts:
+                item.add_marker(getattr(pytest.mark, tier))
+
+
 @pytest.fixture(scope="session")
 def config() -> Config:
     return Config()

@@ -9,7 +9,7 @@ import pytest
 
 from assistant.chunking import NUMBER_WITH_UNIT, chunk_documents, count_tokens, tokens
 from assistant.config import ROOT, Config
-from assistant.corpus import load_corpus
+from assistant.ingest.corpus import load_corpus
 
 
 @pytest.fixture(scope="module")

@@ -166,12 +166,9 @@ def test_no_outbound_network(server):
 
 def test_feedback_appends_lose_no_line_across_processes(tmp_path):
     """Several processes (as several servers would) append to one file at once: every line arrives whole."""
-    import importlib.util
     import multiprocessing
 
-    spec = importlib.util.spec_from_file_location("ui", ROOT / "ui.py")
-    ui = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ui)
+    from assistant.web import app as ui
 
     def writer(w):
         for i in range(200):

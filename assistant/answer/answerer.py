@@ -20,12 +20,12 @@ import jieba
 import jieba.posseg as pseg
 import numpy as np
 
-from .chunking import STOPWORDS, Unit, search_tokens
-from .citations import Citation, number_in, numbers, verify
-from .config import MAX_QUESTION_CHARS, REFUSAL
-from .index import Index
-from .profiles import asks_business, find_companies, lookup_milestones
-from .retrieval import Filters, Hit, HybridRetriever
+from ..chunking import STOPWORDS, Unit, search_tokens
+from ..citations import Citation, number_in, numbers, verify
+from ..config import MAX_QUESTION_CHARS, REFUSAL
+from ..index import Index
+from ..ingest.profiles import asks_business, find_companies, lookup_milestones
+from ..retrieval import Filters, Hit, HybridRetriever
 
 CITIES = tuple("广州 深圳 佛山 东莞 珠海 惠州 中山 江门 肇庆 汕头 湛江 茂名 韶关 清远 揭阳 潮州 汕尾 阳江 云浮 河源 梅州 "
           "北京 上海 天津 重庆 苏州 南京 杭州 宁波 合肥 成都 无锡 绍兴 武汉 西安 长沙 青岛 厦门 郑州 济南 常州 嘉兴 温州 香港 澳门".split())

@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer import Answer, check_question
-from .citations import MARKER, META_PREFIXES, number_in, numbers, quote_valid, split_sentences
-from .config import ROOT
+from ..answer import Answer, check_question
+from ..citations import MARKER, META_PREFIXES, number_in, numbers, quote_valid, split_sentences
+from ..config import ROOT
 from .evalset import CATEGORIES, EvalItem, EvalSetError, Span, evidence_spans, load, raise_problems, read_jsonl, validate
-from .index import Index
-from .retrieval import Hit, search
+from ..index import Index
+from ..retrieval import Hit, search
 
 METRICS = ("hit@1", "hit@5", "mrr@10", "answer_accuracy", "citation_validity", "citation_support",
            "number_grounding", "refusal_rate", "false_refusal_rate")
@@ -248,7 +248,7 @@ def check_gates(values: dict[str, float | None], gates: list[Gate]) -> tuple[lis
 # ---------------------------------------------------------------- CLI
 
 def main(args) -> int:
-    from .answer import BadInput
+    from ..answer import BadInput
 
     qa_path = Path(args.qa) if args.qa else DEFAULT_QA
     try:
@@ -277,14 +277,14 @@ def main(args) -> int:
 
     failed, skipped = check_gates(report.metrics, gates) if gates is not None else ([], [])
     if args.out:
-        from .eval_report import write_outputs
+        from .report import write_outputs
 
         out = write_outputs(report, Path(args.out), qa_path, gates, failed, skipped)
         print(f"报告已写入 {out}/（metrics.json、report.md、report.png）", file=sys.stderr)
     if args.json:
         print(json.dumps(report.as_json(), ensure_ascii=False))
     else:
-        from .eval_report import metrics_table
+        from .report import metrics_table
 
         print(metrics_table(report))
         print(f"\n延迟 p50 {report.latency_ms['p50']:.1f} ms，p95 {report.latency_ms['p95']:.1f} ms")

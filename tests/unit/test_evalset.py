@@ -7,7 +7,7 @@ import json
 import pytest
 
 from assistant.config import ROOT
-from assistant.evalset import FIELDS, EvalItem, EvalSetError, find_spans, load, read_jsonl, to_items, validate
+from assistant.devtools.evalset import FIELDS, EvalItem, EvalSetError, find_spans, load, read_jsonl, to_items, validate
 
 GOOD = {"id": "t001", "question": "全国一共有多少家国家级专精特新小巨人？", "answerable": True,
         "answer": "手册前言称，国家级专精特新“小巨人”达到1.2万家。", "must_contain": ["1.2万家"],

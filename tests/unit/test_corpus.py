@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import ROOT
-from assistant.corpus import load_corpus, parse_document
+from assistant.ingest.corpus import load_corpus, parse_document
 
 HANDBOOK = ROOT / "corpus" / "handbook.txt"
 SHARED = ROOT.parent / "shared" / "corpus" / "handbook.txt"

@@ -1,0 +1,1 @@
+"""Developer tools: evaluation, reports, eval-set schema, tuning, benchmarks. Not imported by the product."""

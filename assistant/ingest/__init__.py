@@ -1,0 +1,1 @@
+"""From text files to a document tree with exact offsets: parsing, table of contents, company profiles."""
