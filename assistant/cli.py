@@ -103,6 +103,12 @@ def cmd_tune(args) -> int:
     return tune_main(args)
 
 
+def cmd_train(args) -> int:
+    from .devtools.train import main as train_main
+
+    return train_main(args)
+
+
 def cmd_serve(args) -> int:
     from .web.app import main as ui_main
 
@@ -137,6 +143,8 @@ def parser() -> argparse.ArgumentParser:
     a.set_defaults(func=cmd_ask)
     e = sub.add_parser("eval", help="在评测集上评估并按门槛判定")
     e.add_argument("--qa", default=None, help="评测集 JSONL（默认 eval/qa.jsonl）")
+    e.add_argument("--split", choices=["train", "dev", "sealed"], default=None,
+                   help="评测题库 eval/bank 的一个划分（封存划分只报告指标）")
     e.add_argument("--out", default=None, help="输出 metrics.json / report.md / report.png 的目录")
     e.add_argument("--json", action="store_true")
     e.add_argument("--gates", default=None, help="门槛文件（默认 eval/gates.toml）")
@@ -151,6 +159,9 @@ def parser() -> argparse.ArgumentParser:
     tu.add_argument("--qa", default=None)
     tu.add_argument("--json", action="store_true")
     tu.set_defaults(func=cmd_tune)
+    tr = sub.add_parser("train", help="训练回答器的置信度模型（train 划分），在 dev 划分上选拒答阈值")
+    tr.add_argument("--out", default=None, help="模型文件（默认 assistant/answer/data/confidence.json）")
+    tr.set_defaults(func=cmd_train)
     sv = sub.add_parser("serve", help="启动网页聊天界面")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=None, help="默认取 ASSISTANT_PORT 或 7860")

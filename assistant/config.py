@@ -31,6 +31,20 @@ class Config:
     # How many candidates each retriever hands to fusion (filters apply after retrieval).
     candidates: int = 30
     top_k: int = 5
+    # The answerer (answer/): candidates and composition. The confidence model and its threshold are
+    # trained and chosen by `assistant train` (train split fits, dev split picks the threshold);
+    # answer_threshold overrides the model's threshold when set.
+    confidence_model: Path = ROOT / "assistant" / "answer" / "data" / "confidence.json"
+    answer_threshold: float | None = None
+    # Decline questions naming a company or place the handbook never names (jieba name tags). Off: on the
+    # dev split it turned more answerable questions into refusals than it caught unanswerable ones.
+    decline_unknown_names: bool = False
+    answer_chunks: int = 8  # hybrid-retrieved chunks whose units become candidates
+    unit_candidates: int = 30  # plus the best units by sentence-level dense search
+    join_ratio: float = 0.9  # a runner-up joins a list/how answer when its confidence is this close to the best
+    max_context_units: int = 4  # a unit with its continuation, enumeration items, recommendation
+    list_extra_units: int = 3  # runners-up a list or how answer may add
+    other_extra_units: int = 1  # runners-up any other answer may add
     # Optional OpenAI-compatible generator.
     llm_base_url: str | None = None
     llm_model: str | None = None

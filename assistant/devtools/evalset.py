@@ -145,7 +145,9 @@ def validate(items: Iterable[Mapping[str, Any] | EvalItem], sources: Mapping[str
             if filled:
                 problems.append(f"{where}：不可回答的题目的 {', '.join(filled)} 必须为空")
         else:
-            empty = [f for f in ("answer", "must_contain", "evidence") if not rec[f] or not all(s.strip() for s in rec[f])]
+            # "answer" is one string (spaces inside it are fine); the other two are lists of strings
+            empty = [f for f in ("answer", "must_contain", "evidence")
+                     if not (rec[f].strip() if isinstance(rec[f], str) else rec[f] and all(s.strip() for s in rec[f]))]
             if empty:
                 problems.append(f"{where}：可回答的题目的 {', '.join(empty)} 不能为空")
         lo, hi = EVIDENCE_CHARS

@@ -27,6 +27,7 @@ import numpy as np
 from ..answer import Answer, check_question
 from ..citations import MARKER, META_PREFIXES, number_in, numbers, quote_valid, split_sentences
 from ..config import ROOT
+from . import bank
 from .evalset import CATEGORIES, EvalItem, EvalSetError, Span, evidence_spans, load, raise_problems, read_jsonl, validate
 from ..index import Index
 from ..retrieval import Hit, search
@@ -53,6 +54,27 @@ class ItemResult:
     supported: bool | None  # a citation overlaps evidence (judged for correct answers only)
     grounded: bool | None  # None when refused
     ungrounded: list[str]  # numbers of the answer not found in the quotes they cite
+
+    def failure_class(self) -> str | None:
+        """The issue's failure classes, decided from the result alone (no reading of questions)."""
+        if not self.failures():
+            return None
+        retrieved = self.first_hit is not None and self.first_hit <= 5
+        if not self.item.answerable:
+            return "unanswerable_answered"
+        if self.answer.refused:
+            return "false_refusal" if retrieved else "false_refusal_retrieval_miss"
+        if self.missing:
+            return "wrong_unit" if retrieved else "retrieval_miss"
+        return "other"
+
+    def deciding(self) -> str:
+        """What decided the answer: the reason, confidence against threshold, the strongest features."""
+        parts = []
+        for d in self.answer.decisions:
+            feats = "，".join(f"{n} {v:+.2f}" for n, v in d.top_features[:3])
+            parts.append(f"{d.reason} p={d.confidence:.3f}/阈值 {d.threshold:.3f}" + (f"（{feats}）" if feats else ""))
+        return "；".join(parts)
 
     def failures(self) -> list[str]:
         """Why this item counts as failed (Chinese, for the report); [] when it passed."""
@@ -250,11 +272,14 @@ def check_gates(values: dict[str, float | None], gates: list[Gate]) -> tuple[lis
 def main(args) -> int:
     from ..answer import BadInput
 
-    qa_path = Path(args.qa) if args.qa else DEFAULT_QA
+    split = getattr(args, "split", None)
+    qa_paths = bank.files(split) if split else [Path(args.qa) if args.qa else DEFAULT_QA]
+    qa_path = Path(f"eval/bank ({split})") if split else qa_paths[0]
     try:
         gates = None if args.no_gate else load_gates(Path(args.gates) if args.gates else DEFAULT_GATES)
         # format first, without the index: a malformed file fails in a second, not after a build
-        raise_problems(qa_path, validate(read_jsonl(qa_path), None))
+        for p in qa_paths:
+            raise_problems(p, validate(read_jsonl(p), None))
     except EvalSetError as e:
         print(f"错误：{e}", file=sys.stderr)
         return 2
@@ -265,7 +290,7 @@ def main(args) -> int:
     index = assistant.get_index()
     print(f"索引就绪（{time.perf_counter() - t0:.1f} 秒）", file=sys.stderr)
     try:
-        items = load(qa_path, {d: doc.text for d, doc in index.docs.items()})
+        items = [it for p in qa_paths for it in load(p, {d: doc.text for d, doc in index.docs.items()})]
         report = run_eval(index, items, progress=True)
     except EvalSetError as e:
         print(f"错误：{e}", file=sys.stderr)
@@ -279,7 +304,8 @@ def main(args) -> int:
     if args.out:
         from .report import write_outputs
 
-        out = write_outputs(report, Path(args.out), qa_path, gates, failed, skipped)
+        # the sealed split is scored, never read question by question
+        out = write_outputs(report, Path(args.out), qa_path, gates, failed, skipped, show_failures=split != "sealed")
         print(f"报告已写入 {out}/（metrics.json、report.md、report.png）", file=sys.stderr)
     if args.json:
         print(json.dumps(report.as_json(), ensure_ascii=False))
