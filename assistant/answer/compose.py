@@ -11,9 +11,10 @@ from ..citations import Citation
 from ..index import Index
 from .evidence import ENUMERATION, PRESCRIPTIVE, Candidate
 from .frame import Frame
+from .rules import RULES
 
-ASKS_POINTS = re.compile(r"哪几(条|点|个方面|方面|项)|哪些(方面|经验|做法|措施|建议|举措)|几点|几条|几个方面")
-CONTINUES = re.compile(r"^(这|此|其中|具体|例如|比如|包括|一是|即|该|为此|因此|这要求|同时)")
+ASKS_POINTS = RULES.patterns["asks_points"].pattern
+CONTINUES = RULES.patterns["continues"].pattern
 
 
 @dataclass(frozen=True)

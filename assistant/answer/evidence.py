@@ -21,15 +21,16 @@ from ..chunking import Unit, search_tokens
 from ..citations import number_in
 from ..index import Index
 from ..retrieval import Filters, Hit
+from .rules import RULES
 from .frame import VALUE, Frame, names_place, support_text, value_bound
 
-ENUMERATION = re.compile(r"^(一是|二是|三是|四是|五是|第[一二三四五六]，|首先|其次|再者|最后|[1-9][.、])")
-PRESCRIPTIVE = re.compile(r"建议|应当|应该|(?<![必])需(?!要|求)|(?<![主重需])要(?!求|素|点|是|么)|鼓励|支持|推动|加强|完善|探索|可以|可考虑|可依托|借鉴|予以|保障|一是|二是|三是|第[一二三四五]，")
-ADVICE_SECTION = re.compile(r"路径|建议|经验|做法|措施|启示|赋能|举措|对策")
+ENUMERATION = RULES.patterns["enumeration"].pattern
+PRESCRIPTIVE = RULES.patterns["prescriptive"].pattern
+ADVICE_SECTION = RULES.patterns["advice_section"].pattern
 # A report-wide or section-wide date: "截至2023年7月" states the time of every figure under it.
 AS_OF = re.compile(r"截至\s*((?:19|20)\d{2})\s*年")
 ANSWER_TYPES = ("date", "how", "percent", "list", "amount", "count", "number", "entity", "fact")
-SKIPPED_KINDS = ("chart", "toc", "byline")
+SKIPPED_KINDS = ("chart", "toc")
 MIN_UNIT_CHARS = 8
 
 
@@ -60,8 +61,15 @@ class Candidate:
 
 # ---------------------------------------------------------------- gates (1 = holds or not applicable)
 
+def _support(u: Unit, c: Context, lower: bool = False) -> str:
+    """The unit's text with its section path and company, from a table built once per index."""
+    key = "support_lower" if lower else "support"
+    table = c.index.extra(key, lambda: [support_text(x).lower() if lower else support_text(x) for x in c.index.units])
+    return table[u.id]
+
+
 def gate_entities(u: Unit, c: Context) -> float:
-    text = support_text(u)
+    text = _support(u, c)
     return float(all(e in text for e in c.frame.entities if e not in c.frame.places))
 
 
@@ -84,7 +92,7 @@ def gate_years(u: Unit, c: Context) -> float:
 
 
 def gate_years_in_sentence(u: Unit, c: Context) -> float:
-    return float(all(y in support_text(u) for y in c.frame.years))
+    return float(all(y in _support(u, c) for y in c.frame.years))
 
 
 def gate_figures(u: Unit, c: Context) -> float:
@@ -99,7 +107,7 @@ def qualifier_share(u: Unit, c: Context) -> float:
 def gate_company(u: Unit, c: Context) -> float:
     if not c.frame.companies:
         return 1.0
-    text = support_text(u)
+    text = _support(u, c)
     return float(any(any(a in text for a in p.aliases) for p in c.frame.companies))
 
 
@@ -157,14 +165,14 @@ def lexical_coverage(u: Unit, c: Context) -> float:
     content = c.frame.content
     if not content:
         return 0.0
-    text = support_text(u).lower()
+    text = _support(u, c, lower=True)
     default = c.idf.get("", 1.0)  # unseen words weigh as much as the rarest seen one
     total = sum(c.idf.get(t, default) for t in content)
     return sum(c.idf.get(t, default) for t in content if t in text) / total if total else 0.0
 
 
 # The asked attribute sits next to the question word: "租金大概多少钱" asks for 租金, "领投方是谁" for 领投方.
-WH_WORD = re.compile(r"多少|几|哪|谁|什么|啥|怎么|咋|如何|何时|是否|有没有|吗")
+WH_WORD = RULES.patterns["wh_word"].pattern
 CLAUSE = re.compile(r"[，,。？?！!；;、\s]+")
 
 
@@ -204,7 +212,7 @@ def _term_in(term: str, text: str) -> bool:
 def _coverage_of(terms: list[str], u: Unit) -> float:
     if not terms:
         return 1.0
-    text = support_text(u).lower()
+    text = _support(u, c, lower=True)
     return sum(_term_in(t, text) for t in terms) / len(terms)
 
 
@@ -224,7 +232,7 @@ def gate_focus_places(u: Unit, c: Context) -> float:
 
 def missing_idf(u: Unit, c: Context) -> float:
     """The IDF of the rarest question word the unit lacks (0 when it lacks none), scaled to 0–1."""
-    text = support_text(u).lower()
+    text = _support(u, c, lower=True)
     default = c.idf.get("", 1.0)
     missing = [c.idf.get(t, default) for t in c.frame.content if len(t) >= 2 and t not in text]
     return max(missing, default=0.0) / default
@@ -252,6 +260,7 @@ SCORES: dict[str, Callable[[Unit, Context], float]] = {
     "kind_table": lambda u, c: float(u.kind == "table"),
     "kind_profile": lambda u, c: float(u.kind == "profile"),
     "kind_footnote": lambda u, c: float(u.kind == "footnote"),
+    "kind_byline": lambda u, c: float(u.kind == "byline"),
     "length_log": lambda u, c: math.log(1 + len(u.text)) / 6.0,
 }
 

@@ -48,16 +48,26 @@ ORG = re.compile(r"[\u4e00-\u9fff（）()]{2,20}?(?:股份有限公司|有限公
 
 
 def resolve_part(part: str, first: str, first_units: list[Unit], index: Index) -> str:
-    """A later part of a two-part question inherits its subject: the company the first part names,
-    or else the organisation its answer named ("它从哪一年…" -> "广东创兴精密制造股份有限公司从哪一年…"),
-    else the first part's topic."""
+    """A later part of a two-part question inherits its subject, not its question: the company the
+    first part names ("鲁邦通…挂牌？研发投入占多少？" -> "鲁邦通研发投入占多少"), or the organisation its
+    answer named for a pronoun ("它从哪一年…"), or the places it names; else the first part's topic."""
+    docs = list(index.docs.values())
     m = PRONOUN.match(part)
-    named = find_companies(first, list(index.docs.values()))
-    names = [named[0].name] if named else [o.group() for u in first_units for o in ORG.finditer(u.text)]
-    if m and names:
-        return names[0] + part[m.end():]
+    rest = part[m.end():] if m else part
+    if find_companies(part, docs) or (not m and any(p in part for p in PLACES)):
+        return part  # the part names its own subject
+    named = find_companies(first, docs)
+    if named:
+        alias = next(a for a in sorted(named[0].aliases, key=len, reverse=True) if a in first)
+        return alias + rest
+    orgs = [o.group() for u in first_units for o in ORG.finditer(u.text)]
+    if m and orgs:
+        return orgs[0] + rest
+    places = [p for p in PLACES if p in first]
+    if places:
+        return "".join(dict.fromkeys(places)) + rest
     if m or len(part) < 12:
-        return first.split("，")[0] + "，" + part[m.end() if m else 0:]
+        return first.split("，")[0] + "，" + rest
     return part
 
 

@@ -68,7 +68,10 @@ def _rank(question, index, filters):
 
 
 def fit(x: np.ndarray, y: np.ndarray, provenance: dict) -> confidence.ConfidenceModel:
-    from sklearn.linear_model import LogisticRegression
+    try:
+        from sklearn.linear_model import LogisticRegression
+    except ImportError as e:
+        raise SystemExit("错误：训练需要 scikit-learn：pip install -e '.[train]'") from e
 
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
