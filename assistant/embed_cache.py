@@ -73,10 +73,13 @@ def write_shipped(path: Path, embedder: str, keys: list[str], vecs: np.ndarray) 
     digests = np.array([list(bytes.fromhex(keys[i])) for i in order], dtype=np.uint8).reshape(-1, 32)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        np.savez_compressed(f, keys=digests, vectors=np.asarray(vecs, dtype=np.float16)[order],
-                            embedder=np.array(embedder))
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, keys=digests, vectors=np.asarray(vecs, dtype=np.float16)[order],
+                                embedder=np.array(embedder))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 @dataclass
