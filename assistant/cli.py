@@ -34,14 +34,35 @@ def _read_arg(value: str) -> str:
 
 def cmd_build(args) -> int:
     from .config import Config
+    from .embedding import make_embedder
     from .index import open_index
 
+    cfg = Config.from_env()
+    if args.no_cache:
+        cfg = cfg.with_(embed_cache=False)
     t0 = time.perf_counter()
-    index = open_index(Config.from_env(), force=args.force)
+    embed = make_embedder(cfg.embedder)
+    if args.refresh_cache:
+        refresh_shipped_cache(cfg, embed)
+    index = open_index(cfg, embed=embed, force=args.force or args.refresh_cache)
     m = index.manifest
     print(f"分块 {m['chunks']} 个，句子单元 {m['units']} 个；嵌入模型 {m['fingerprint']['embedder']}；"
-          f"用时 {time.perf_counter() - t0:.1f} 秒（构建 {m['build_s']} 秒）；索引目录 {index.cfg.index_dir}")
+          f"用时 {time.perf_counter() - t0:.1f} 秒（构建 {m['build_s']} 秒）；索引目录 {index.cfg.index_dir}；"
+          f"嵌入缓存目录 {cfg.cache_dir}")
     return 0
+
+
+def refresh_shipped_cache(cfg, embed) -> None:
+    """Maintainers: re-embed the corpus from scratch into the cache committed with the package."""
+    from .embed_cache import SHIPPED, refresh_shipped
+    from .index import IndexUnavailable, corpus_passages
+
+    print(f"正在重新嵌入语料 {cfg.corpus_dir} 的全部文本，重写随包嵌入缓存……", file=sys.stderr)
+    try:
+        n = refresh_shipped(embed, corpus_passages(cfg))
+    except ValueError as e:
+        raise IndexUnavailable(str(e))
+    print(f"随包嵌入缓存已重写：{n} 段文本，{SHIPPED}", file=sys.stderr)
 
 
 def cmd_search(args) -> int:
@@ -128,6 +149,9 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=ChineseArgumentParser)
     b = sub.add_parser("build", help="构建（或按需重建）索引")
     b.add_argument("--force", action="store_true", help="无论是否过期都重新构建")
+    b.add_argument("--no-cache", action="store_true", help="不使用嵌入缓存：所有文本重新嵌入（与 --force 一起即从零构建）")
+    b.add_argument("--refresh-cache", action="store_true",
+                   help="维护者用：重新嵌入当前语料的全部文本，重写随包的嵌入缓存 assistant/data/handbook_vectors.npz，再重建索引")
     b.set_defaults(func=cmd_build)
     s = sub.add_parser("search", help="检索相关段落")
     s.add_argument("query")

@@ -51,6 +51,11 @@ class Config:
     llm_api_key: str | None = None
     llm_timeout_s: float = 30.0
     feedback_path: Path = ROOT / "feedback" / "feedback.jsonl"
+    # Vectors of texts the shipped embedding cache lacks (new corpus documents): outside the source
+    # tree. from_env: ASSISTANT_CACHE_DIR, else $XDG_CACHE_HOME/xiaojuren.
+    cache_dir: Path = Path.home() / ".cache" / "xiaojuren"
+    # False: a build embeds every text and neither reads nor writes the cache (`build --no-cache`).
+    embed_cache: bool = True
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
@@ -64,9 +69,18 @@ class Config:
             "llm_model": env.get("ASSISTANT_LLM_MODEL") or None,
             "llm_api_key": env.get("ASSISTANT_LLM_API_KEY") or None,
             "feedback_path": Path(env["ASSISTANT_FEEDBACK_PATH"]) if env.get("ASSISTANT_FEEDBACK_PATH") else cls.feedback_path,
+            "cache_dir": _cache_dir(env),
         }
         values.update(overrides)
         return cls(**values)
 
     def with_(self, **changes) -> "Config":
         return replace(self, **changes)
+
+
+def _cache_dir(env) -> Path:
+    if env.get("ASSISTANT_CACHE_DIR"):
+        return Path(env["ASSISTANT_CACHE_DIR"]).expanduser()
+    if env.get("XDG_CACHE_HOME"):
+        return Path(env["XDG_CACHE_HOME"]).expanduser() / "xiaojuren"
+    return Config.cache_dir

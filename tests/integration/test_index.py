@@ -65,7 +65,7 @@ def test_build_load_and_stale_detection(tiny_corpus, tmp_path, index):
     messages: list[str] = []
     rebuilt = open_index(cfg, embed=index.embed, log=messages.append)
     assert any("过期" in m for m in messages) and all("\n" not in m for m in messages)
-    assert rebuilt.notice and "重建" in rebuilt.notice
+    assert rebuilt.rebuild_reason and "过期" in rebuilt.rebuild_reason and rebuilt.notice is None
     assert any("80万元" in c.text for c in rebuilt.chunks)
     (tiny_corpus / "policy.txt").write_text(TINY, "utf-8")
 
