@@ -185,6 +185,8 @@ def parser() -> argparse.ArgumentParser:
     tu.set_defaults(func=cmd_tune)
     tr = sub.add_parser("train", help="训练回答器的置信度模型（train 划分），在 dev 划分上选拒答阈值")
     tr.add_argument("--out", default=None, help="模型文件（默认 assistant/answer/data/confidence.json）")
+    tr.add_argument("--sweep-composition", action="store_true",
+                    help="只比较回答组织方式的设置（train 划分上的准确率），不训练")
     tr.set_defaults(func=cmd_train)
     sv = sub.add_parser("serve", help="启动网页聊天界面")
     sv.add_argument("--host", default="127.0.0.1")

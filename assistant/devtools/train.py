@@ -146,11 +146,40 @@ def train(index, out: Path, log=print) -> confidence.ConfidenceModel:
     return model
 
 
+COMPOSITION_GRID = {"join_ratio": (0.5, 0.7, 0.9), "other_extra_units": (1, 2)}
+
+
+def composition_sweep(index, log=print) -> list[dict]:
+    """Answer accuracy on the train split for each composition setting (the Config defaults came from this)."""
+    import itertools
+
+    import assistant
+
+    from .evaluation import normalise
+
+    sources = index.sources() if hasattr(index, "sources") else {d: doc.text for d, doc in index.docs.items()}
+    answerable = [it for it in items("train", sources) if it.answerable]
+    rows = []
+    for values in itertools.product(*COMPOSITION_GRID.values()):
+        setting = dict(zip(COMPOSITION_GRID, values))
+        idx = replace(index, cfg=replace(index.cfg, **setting))
+        answers = [assistant.ask(it.question, index=idx) for it in answerable]
+        ok = [not a.refused and all(normalise(m) in normalise(a.answer) for m in it.must_contain)
+              for a, it in zip(answers, answerable)]
+        rows.append({**setting, "answer_accuracy": round(sum(ok) / len(ok), 4),
+                     "mean_chars": round(sum(len(a.answer) for a in answers) / len(answers))})
+        log(str(rows[-1]))
+    return rows
+
+
 def main(args) -> int:
     import assistant
 
     t0 = time.perf_counter()
     index = assistant.get_index()
+    if getattr(args, "sweep_composition", False):
+        composition_sweep(index, log=lambda m: print(m, file=sys.stderr))
+        return 0
     out = Path(args.out) if args.out else index.cfg.confidence_model
     train(index, out, log=lambda m: print(m, file=sys.stderr))
     print(f"模型已写入 {out}（{time.perf_counter() - t0:.1f} 秒）", file=sys.stderr)
