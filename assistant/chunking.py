@@ -16,7 +16,8 @@ from functools import lru_cache
 import jieba
 
 from .config import Config
-from .ingest.corpus import FOOTNOTE_MARK, Block, CompanyProfile, Document, Span
+from .ingest.lines import FOOTNOTE_MARK
+from .types import Block, CompanyProfile, Document, Span
 
 jieba.setLogLevel(60)
 

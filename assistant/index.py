@@ -33,7 +33,8 @@ from llama_index.vector_stores.faiss import FaissVectorStore
 
 from .chunking import Chunk, Unit, chunk_documents, init_jieba, search_tokens
 from .config import CODE_VERSION, Config
-from .ingest.corpus import Document, Span, corpus_fingerprint, load_corpus
+from .ingest.corpus import corpus_fingerprint, load_corpus
+from .types import Document, Span
 from .embedding import embedder_id, make_embedder, passage_vectors
 
 with contextlib.redirect_stdout(io.StringIO()):  # it prints "LLM is explicitly disabled" to stdout
