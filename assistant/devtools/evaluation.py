@@ -28,9 +28,10 @@ from ..answer import Answer, check_question
 from ..citations import MARKER, META_PREFIXES, number_in, numbers, quote_valid, split_sentences
 from ..config import ROOT
 from . import bank
-from .evalset import CATEGORIES, EvalItem, EvalSetError, Span, evidence_spans, load, raise_problems, read_jsonl, validate
+from .evalset import CATEGORIES, EvalItem, EvalSetError, evidence_spans, load, raise_problems, read_jsonl, validate
 from ..index import Index
 from ..retrieval import Hit, search
+from ..types import Span
 
 METRICS = ("hit@1", "hit@5", "mrr@10", "answer_accuracy", "citation_validity", "citation_support",
            "number_grounding", "refusal_rate", "false_refusal_rate")
