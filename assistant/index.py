@@ -67,6 +67,10 @@ class Index:
     def source(self, doc: str) -> str:
         return self.docs[doc].text
 
+    def sources(self) -> dict[str, str]:
+        """doc id -> full text: what citations and evidence spans are checked against."""
+        return {d: doc.text for d, doc in self.docs.items()}
+
     def extra(self, name: str, build):
         if name not in self.cache:
             self.cache[name] = build()

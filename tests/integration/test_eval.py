@@ -28,7 +28,7 @@ OFF_TOPIC = EvalItem("c3", "火星上一共有多少家咖啡店？", False, "",
 
 @pytest.fixture(scope="module")
 def sources(index):
-    return {d: doc.text for d, doc in index.docs.items()}
+    return index.sources()
 
 
 def _citation(n: int, sources: dict, text: str) -> Citation:
@@ -200,7 +200,7 @@ def test_cli_invalid_file_and_failed_gate(tmp_path, index):
 # ---------------------------------------------------------------- the release gate
 
 def test_full_eval_passes_every_gate(index):
-    items = load(ROOT / "eval" / "qa.jsonl", {d: doc.text for d, doc in index.docs.items()})
+    items = load(ROOT / "eval" / "qa.jsonl", index.sources())
     report = run_eval(index, items)
     failed, skipped = check_gates(report.metrics, load_gates(DEFAULT_GATES))
     assert not skipped, f"gates not judged on eval/qa.jsonl: {[g.metric for g in skipped]}"
