@@ -14,7 +14,6 @@ exactly one JSON document.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 import tomllib
@@ -24,18 +23,14 @@ from pathlib import Path
 from ..answer import Answer, check_question
 from ..citations import META_PREFIXES, quote_valid
 from ..text import MARKER, bare_text, number_in, numbers, split_sentences
-from ..config import ROOT
-from . import bank
 from .measures import RETRIEVE_K, first_hit, percentiles, rank_metrics, share
-from .evalset import CATEGORIES, EvalItem, EvalSetError, evidence_spans, load, raise_problems, read_jsonl, validate
+from .evalset import CATEGORIES, EvalItem, EvalSetError, evidence_spans
 from ..index import Index
 from ..retrieval import Hit, search
 from ..types import Span
 
 METRICS = ("hit@1", "hit@5", "mrr@10", "answer_accuracy", "citation_validity", "citation_support",
            "number_grounding", "refusal_rate", "false_refusal_rate")
-DEFAULT_QA = ROOT / "eval" / "qa.jsonl"
-DEFAULT_GATES = ROOT / "eval" / "gates.toml"
 
 
 @dataclass
@@ -244,63 +239,3 @@ def check_gates(values: dict[str, float | None], gates: list[Gate]) -> tuple[lis
         elif (g.min is not None and v < g.min) or (g.max is not None and v > g.max):
             failed.append((g, v))
     return failed, skipped
-
-
-# ---------------------------------------------------------------- CLI
-
-def main(args) -> int:
-    from ..answer import BadInput
-
-    split = getattr(args, "split", None)
-    qa_paths = bank.files(split) if split else [Path(args.qa) if args.qa else DEFAULT_QA]
-    qa_path = Path(f"eval/bank ({split})") if split else qa_paths[0]
-    try:
-        gates = None if args.no_gate else load_gates(Path(args.gates) if args.gates else DEFAULT_GATES)
-        # format first, without the index: a malformed file fails in a second, not after a build
-        for p in qa_paths:
-            raise_problems(p, validate(read_jsonl(p), None))
-    except EvalSetError as e:
-        print(f"错误：{e}", file=sys.stderr)
-        return 2
-
-    import assistant
-
-    t0 = time.perf_counter()
-    index = assistant.get_index()
-    print(f"索引就绪（{time.perf_counter() - t0:.1f} 秒）", file=sys.stderr)
-    try:
-        items = [it for p in qa_paths for it in load(p, index.sources())]
-        report = run_eval(index, items, progress=True)
-    except EvalSetError as e:
-        print(f"错误：{e}", file=sys.stderr)
-        return 2
-    except BadInput as e:  # a question the answerer rejects as input (e.g. too long)
-        print(f"错误：评测集中有无效问题：{e}", file=sys.stderr)
-        return 2
-    print(f"评测完成：{report.n} 题，用时 {report.wall_s:.1f} 秒", file=sys.stderr)
-
-    failed, skipped = check_gates(report.metrics, gates) if gates is not None else ([], [])
-    if args.out:
-        from .report import write_outputs
-
-        # the sealed split is scored, never read question by question
-        out = write_outputs(report, Path(args.out), qa_path, gates, failed, skipped, show_failures=split != "sealed")
-        print(f"报告已写入 {out}/（metrics.json、report.md、report.png）", file=sys.stderr)
-    if args.json:
-        print(json.dumps(report.as_json(), ensure_ascii=False))
-    else:
-        from .report import metrics_table
-
-        print(metrics_table(report))
-        print(f"\n延迟 p50 {report.latency_ms['p50']:.1f} ms，p95 {report.latency_ms['p95']:.1f} ms")
-
-    if gates is None:
-        return 0
-    for g in skipped:
-        print(f"门槛未判定：{g.metric}（本评测集上无定义）", file=sys.stderr)
-    for g, v in failed:
-        print(f"门槛未通过：{g.metric} = {v:.4f}，要求 {g.describe()}", file=sys.stderr)
-    if failed:
-        return 1
-    print(f"全部 {len(gates) - len(skipped)} 项门槛通过", file=sys.stderr)
-    return 0

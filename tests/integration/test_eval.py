@@ -12,7 +12,8 @@ import pytest
 from assistant import Answer, Citation
 from assistant.config import REFUSAL, ROOT
 from assistant.devtools.evalset import EvalItem, EvalSetError, find_spans, load
-from assistant.devtools.evaluation import (DEFAULT_GATES, METRICS, Gate, aggregate, check_gates, load_gates, run_eval,
+from assistant.devtools.eval_cli import DEFAULT_GATES
+from assistant.devtools.evaluation import (METRICS, Gate, aggregate, check_gates, load_gates, run_eval,
                                   score_item)
 from assistant.retrieval import Hit, search
 
