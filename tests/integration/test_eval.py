@@ -116,7 +116,10 @@ def test_run_eval_on_crafted_items(index):
     assert rep.by_category["unanswerable"]["refusal_rate"] == 1.0
     assert rep.metrics["refusal_rate"] == 1.0
     assert rep.by_category["number"]["n"] == 2
-    assert rep.metrics["answer_accuracy"] == pytest.approx(0.5 if by_id["c1"].correct else 0.0)
+    # c1 is eval/qa.jsonl's q001, answered from the preface: a wrong or refused c1 is a failure here
+    assert by_id["c1"].correct is True, by_id["c1"].answer.answer
+    assert by_id["c1"].missing == [] and by_id["c1"].supported is True
+    assert rep.metrics["answer_accuracy"] == pytest.approx(0.5)
     assert rep.metrics["hit@5"] is not None and rep.metrics["citation_validity"] in (None, 1.0)
     assert all(r.latency_ms > 0 for r in rep.results)
 
@@ -171,7 +174,7 @@ def test_cli_json_and_out(tmp_path, index):
     assert set(doc) == TOP_KEYS
     assert doc["n"] == 3 and set(doc["by_category"]) == {"number", "unanswerable"}
     assert set(doc["by_category"]["number"]) == set(METRICS) | {"n"}
-    assert doc["answer_accuracy"] is not None and doc["refusal_rate"] == 1.0
+    assert doc["answer_accuracy"] == 0.5 and doc["refusal_rate"] == 1.0  # c1 right, c2 impossible
     assert set(doc["latency_ms"]) == {"p50", "p95"}
 
     assert json.loads((out / "metrics.json").read_text("utf-8")) == doc
