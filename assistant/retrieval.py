@@ -61,14 +61,18 @@ class Retrieved:
     keyword: list[NodeWithScore] = field(default_factory=list)
 
 
-class DenseRetriever(BaseRetriever):
-    """FAISS via llama-index. The FAISS store has no metadata filters, so with filters active it
-    over-fetches DENSE_OVERFETCH x top_k and filters afterwards, widening the fetch (doubling)
-    only while fewer than top_k allowed chunks came back and the store has more."""
+class _FilteredRetriever(BaseRetriever):
+    """A retriever over the index's chunks that returns at most top_k hits allowed by filters."""
 
     def __init__(self, index: Index, top_k: int, filters: Filters):
         super().__init__()
         self._index, self._filters, self._top_k = index, filters, top_k
+
+
+class DenseRetriever(_FilteredRetriever):
+    """FAISS via llama-index. The FAISS store has no metadata filters, so with filters active it
+    over-fetches DENSE_OVERFETCH x top_k and filters afterwards, widening the fetch (doubling)
+    only while fewer than top_k allowed chunks came back and the store has more."""
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         if query_bundle.embedding is None:
@@ -83,12 +87,8 @@ class DenseRetriever(BaseRetriever):
             fetch = min(n, fetch * 2)
 
 
-class KeywordRetriever(BaseRetriever):
+class KeywordRetriever(_FilteredRetriever):
     """BM25 (bm25s) over jieba search-mode tokens; zero-score hits are dropped."""
-
-    def __init__(self, index: Index, top_k: int, filters: Filters):
-        super().__init__()
-        self._index, self._filters, self._top_k = index, filters, top_k
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         toks = search_tokens(query_bundle.query_str)

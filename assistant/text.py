@@ -13,20 +13,26 @@ import re
 MARKER = re.compile(r"\[(\d{1,3})\]")
 WHITESPACE = re.compile(r"\s+")
 
-# A number with its unit: "1.5万余件" -> ("1.5", "万"), "32.9%" -> ("32.9", "%"), "2015-07" -> ("2015", "")
-NUMBER = re.compile(r"(?<![\d.])(\d+(?:[.,]\d+)*)\s*(%|％|万|亿|千|百)?")
-# A number with its counting word, as a cut must never split it: "1525家", "3.5亿元", "45%".
-NUMBER_WITH_UNIT = re.compile(r"\d[\d,.]*(?:%|[万亿千百]?(?:余|多)?(?:元|家|件|项|个|次|台|人|名|倍|年|月|日|亩|片|类|批|级|轮|城|所)?)")
+
+def bare_text(text: str) -> str:
+    """Text without citation markers and whitespace: extractive answers quote source text that
+    markers and line breaks may split, so containment is judged on this form."""
+    return WHITESPACE.sub("", MARKER.sub("", text))
+
+
+# ---------------------------------------------------------------- sentences
 
 # An answer sentence: up to its end punctuation (or line break), with the markers after it.
 SENTENCE = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+[”’」）)]*|\n|$)(?:\s*\[\d{1,3}\])*")
-SENTENCE_END = re.compile(r"[。！？；!?;]+[”’」）)]*|\n+")
-SENTENCE_END_NO_LINES = re.compile(r"[。！？；!?;]+[”’」）)]*")
 
 
 def split_sentences(answer: str) -> list[str]:
     """The sentences of an answer, each with the citation markers that follow it."""
     return [s for s in (m.group(0) for m in SENTENCE.finditer(answer)) if s.strip()]
+
+
+SENTENCE_END = re.compile(r"[。！？；!?;]+[”’」）)]*|\n+")
+SENTENCE_END_NO_LINES = re.compile(r"[。！？；!?;]+[”’」）)]*")
 
 
 def sentence_spans(text: str, base: int, split_lines: bool = True) -> list[tuple[int, int, bool]]:
@@ -50,10 +56,12 @@ def sentence_spans(text: str, base: int, split_lines: bool = True) -> list[tuple
     return out
 
 
-def bare_text(text: str) -> str:
-    """Text without citation markers and whitespace: extractive answers quote source text that
-    markers and line breaks may split, so containment is judged on this form."""
-    return WHITESPACE.sub("", MARKER.sub("", text))
+# ---------------------------------------------------------------- numbers with their units
+
+# A number with its unit: "1.5万余件" -> ("1.5", "万"), "32.9%" -> ("32.9", "%"), "2015-07" -> ("2015", "")
+NUMBER = re.compile(r"(?<![\d.])(\d+(?:[.,]\d+)*)\s*(%|％|万|亿|千|百)?")
+# A number with its counting word, as a cut must never split it: "1525家", "3.5亿元", "45%".
+NUMBER_WITH_UNIT = re.compile(r"\d[\d,.]*(?:%|[万亿千百]?(?:余|多)?(?:元|家|件|项|个|次|台|人|名|倍|年|月|日|亩|片|类|批|级|轮|城|所)?)")
 
 
 def numbers(text: str) -> list[tuple[str, str]]:
