@@ -107,7 +107,7 @@ def cmd_ask(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .devtools.evaluation import main as eval_main
+    from .devtools.eval_cli import main as eval_main
 
     return eval_main(args)
 

@@ -71,7 +71,7 @@ def ask_llm(question, index: Index, history: list | None = None, filters: Filter
     if not reply or reply.startswith(REFUSAL):
         text, used, refused = REFUSAL, [], True
     else:
-        v = verify(reply, cites, {d: doc.text for d, doc in index.docs.items()})
+        v = verify(reply, cites, index.sources())
         text, used, refused = v.answer, v.citations, v.answer == REFUSAL
     t3 = time.perf_counter()
     timings = {"retrieve": (t1 - t0) * 1e3, "generate": (t2 - t1) * 1e3, "verify": (t3 - t2) * 1e3,

@@ -33,7 +33,8 @@ from llama_index.vector_stores.faiss import FaissVectorStore
 
 from .chunking import Chunk, Unit, chunk_documents, init_jieba, search_tokens
 from .config import CODE_VERSION, Config
-from .ingest.corpus import Document, Span, corpus_fingerprint, load_corpus
+from .ingest.corpus import corpus_fingerprint, load_corpus
+from .types import Document, Span
 from .embed_cache import EmbeddingCache, embed_passages
 from .embedding import embedder_id, make_embedder
 
@@ -70,6 +71,10 @@ class Index:
 
     def source(self, doc: str) -> str:
         return self.docs[doc].text
+
+    def sources(self) -> dict[str, str]:
+        """doc id -> full text: what citations and evidence spans are checked against."""
+        return {d: doc.text for d, doc in self.docs.items()}
 
     def extra(self, name: str, build):
         if name not in self.cache:

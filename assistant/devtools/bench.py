@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import ROOT, Config
+from .measures import percentile
 
 COLD_QUESTION = "深圳有多少家上市小巨人？"
 COLD_RUNS = 3
@@ -56,7 +57,8 @@ def log(msg: str) -> None:
 
 
 def pct(values, q: float) -> float:
-    return round(float(np.percentile(np.asarray(values, dtype=float), q)), 2) if len(values) else 0.0
+    v = percentile(values, q)
+    return 0.0 if v is None else round(v, 2)
 
 
 def p50_p95(values) -> dict:

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..answer import confidence
 from ..answer.evidence import FEATURES
-from ..citations import MARKER
+from ..text import bare_text
 from .bank import LEGACY_TRAIN, files, items
 from .evalset import EvalItem, evidence_spans, load
 
@@ -30,15 +30,11 @@ MAX_FALSE_REFUSAL = 0.05
 C = 1.0  # inverse L2 strength
 
 
-def _norm(s: str) -> str:
-    return "".join(MARKER.sub("", s).split())
-
-
 def label(unit, item: EvalItem, spans) -> int:
     if not item.answerable:
         return 0
-    text = _norm(unit.text)
-    if item.must_contain and all(_norm(m) in text for m in item.must_contain):
+    text = bare_text(unit.text)
+    if item.must_contain and all(bare_text(m) in text for m in item.must_contain):
         return 1
     return int(any(s.overlaps(sp.doc, sp.start, sp.end) for sp in unit.spans for s in spans))
 
@@ -48,7 +44,7 @@ def training_rows(index, train_items: list[EvalItem]) -> tuple[np.ndarray, np.nd
     from ..answer.input import check_question
     from ..retrieval import Filters
 
-    sources = {d: doc.text for d, doc in index.docs.items()}
+    sources = index.sources()
     xs, ys = [], []
     for item in train_items:
         spans = evidence_spans(item, sources)
@@ -101,8 +97,6 @@ def choose_threshold(confs: list[float], answerable: list[bool], correct: list[b
 def dev_outcomes(index, model_path: Path, dev_items: list[EvalItem]) -> tuple[list[float], list[bool], list[bool]]:
     import assistant
 
-    from .evaluation import normalise
-
     cfg = replace(index.cfg, confidence_model=model_path, answer_threshold=0.0)
     idx = replace(index, cfg=cfg)
     confs, answerable, correct = [], [], []
@@ -110,8 +104,8 @@ def dev_outcomes(index, model_path: Path, dev_items: list[EvalItem]) -> tuple[li
         a = assistant.ask(item.question, index=idx)
         confs.append(a.confidence if not a.refused else 0.0)
         answerable.append(item.answerable)
-        text = normalise(a.answer)
-        correct.append(not a.refused and all(normalise(m) in text for m in item.must_contain))
+        text = bare_text(a.answer)
+        correct.append(not a.refused and all(bare_text(m) in text for m in item.must_contain))
     return confs, answerable, correct
 
 
@@ -122,7 +116,7 @@ def _digest(paths: list[Path]) -> list[dict]:
 
 
 def train(index, out: Path, log=print) -> confidence.ConfidenceModel:
-    sources = {d: doc.text for d, doc in index.docs.items()}
+    sources = index.sources()
     train_files = files("train") + [p for p in LEGACY_TRAIN if p.exists()]
     train_items = [it for p in train_files for it in load(p, sources)]
     dev_items = items("dev", sources)
