@@ -96,8 +96,11 @@ def _round(v: float | None) -> float | None:
 # ---------------------------------------------------------------- scoring one item
 
 def normalise(text: str) -> str:
-    """Extractive answers quote source text that markers and line breaks may split: drop both."""
-    return WHITESPACE.sub("", MARKER.sub("", text))
+    """Extractive answers quote source text that markers and line breaks may split: drop both.
+    A 繁體 user's lead line is in 繁體: compared in the handbook's simplified script."""
+    from ..answer.language import to_simplified
+
+    return to_simplified(WHITESPACE.sub("", MARKER.sub("", text)))
 
 
 def ungrounded_numbers(answer: Answer) -> list[str]:
@@ -251,6 +254,12 @@ def main(args) -> int:
     from ..answer import BadInput
 
     qa_path = Path(args.qa) if args.qa else DEFAULT_QA
+    from .conversations import is_conversation_file
+
+    if is_conversation_file(qa_path):  # {"id", "turns": [...]} per line: asked turn by turn
+        from .conversations import main as conversations_main
+
+        return conversations_main(args, qa_path)
     try:
         gates = None if args.no_gate else load_gates(Path(args.gates) if args.gates else DEFAULT_GATES)
         # format first, without the index: a malformed file fails in a second, not after a build

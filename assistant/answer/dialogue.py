@@ -1,0 +1,408 @@
+"""Dialogue state and follow-up resolution: a question asked in a conversation becomes a standalone one.
+
+The state holds, for each earlier turn, its resolved question and what it was about (places,
+companies, people, boards, industries, measures, time, whether it asked for an entity) and what its
+answer named (entities, enumerated items). A follow-up is resolved against that state, never only
+against the last raw question: "珠海呢？" after "那佛山呢？" starts from the resolved "佛山…" question.
+The rules and their lexicons are data (data/followups.toml), each with examples that are tests.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from ..config import REFUSAL
+from .language import english_follow_up, english_query, glossary, to_simplified
+
+RULES_PATH = Path(__file__).with_name("data") / "followups.toml"
+ENTITY_KINDS = ("place", "board", "industry", "tier", "company", "person")
+MARKER = re.compile(r"\[\d{1,3}\]")
+META_LINE = re.compile(r"^（(理解为|手册中没有找到)")
+ORG = re.compile(r"[\u4e00-\u9fff]{2,16}?(?:股份有限公司|有限公司|集团)")
+DISTRICT = re.compile(r"[\u4e00-\u9fff]{2}(?:区|镇|县)(?!域)")
+ENUMERATED = re.compile(r"^\s*(?:（[一二三四五六七八九十]+）|[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，、,]|\d+[.、]|[一二三四五六七八九十]+、)")
+CN_ORDINALS = "一二三四五六七八九十"
+YEAR = re.compile(r"((?:19|20)\d{2})年")
+BATCH = re.compile(r"第([一二三四五六七八九十])批")
+
+
+@dataclass(frozen=True)
+class Rules:
+    lexicon: dict[str, list[str]]
+    relative_time: dict[str, int]
+    pronouns: dict[str, list[str]]  # referent kind -> pronouns
+    elliptical: re.Pattern
+    opening: re.Pattern
+    ordinal: re.Pattern
+    ordinal_ask: list[tuple[re.Pattern, str]]
+    ordinal_default: str
+    not_pronoun: list[str]
+    asks_entity: re.Pattern
+    comparison: re.Pattern
+    question_word: re.Pattern
+    examples: list[dict]
+
+
+@lru_cache(maxsize=1)
+def rules() -> Rules:
+    data = tomllib.loads(RULES_PATH.read_text("utf-8"))
+    lex, pat = data["lexicon"], data["patterns"]
+    entries = glossary()[0]
+    lexicon = {k: list(lex.get(k, [])) for k in ("place", "board", "industry", "tier", "measure", "aspect")}
+    # the glossary's companies, agencies and people are entities a pronoun can mean
+    lexicon["company"] = [e.zh for e in entries if e.kind in ("company", "agency")]
+    lexicon["person"] = [e.zh for e in entries if e.kind == "person"]
+    lexicon["place"] += [e.zh for e in entries if e.kind == "place" and e.zh not in lexicon["place"]]
+    return Rules(lexicon, dict(lex["relative_time"]),
+                 {"company": lex["pronoun_company"], "person": lex["pronoun_person"], "place": lex["pronoun_place"]},
+                 re.compile(pat["elliptical"]), re.compile(pat["opening"]), re.compile(pat["ordinal"]),
+                 [(re.compile(a), b) for a, b in pat["ordinal_ask"]], pat["ordinal_default"], pat["not_pronoun"],
+                 re.compile(pat["asks_entity"]), re.compile(pat["comparison"]), re.compile(pat["question_word"]),
+                 data.get("example", []))
+
+
+# ---------------------------------------------------------------- the state of a turn
+
+@dataclass
+class Turn:
+    """One earlier (or the current) turn: the question as asked and as resolved, what it was about,
+    and what its answer named."""
+    asked: str
+    resolved: str
+    rule: str = "first"
+    answer: str = ""
+    about: dict[str, list[str]] = field(default_factory=dict)  # kind -> names in the resolved question
+    named: dict[str, list[str]] = field(default_factory=dict)  # kind -> names in the answer, in order
+    items: list[str] = field(default_factory=list)  # enumerated points of the answer
+    time: list[str] = field(default_factory=list)
+    asks_entity: bool = False
+    list_turn: int | None = None  # for an item reference: the turn whose items it used
+
+
+def mentions(text: str, kinds=ENTITY_KINDS + ("measure", "aspect"), companies: list[str] = ()) -> dict[str, list[str]]:
+    """Names of each kind in the text, in order of first mention, longest match first."""
+    lex = rules().lexicon
+    out: dict[str, list[str]] = {}
+    for kind in kinds:
+        names = list(lex.get(kind, [])) + (list(companies) if kind == "company" else [])
+        found = []
+        masked = text
+        for n in sorted(set(names), key=len, reverse=True):
+            i = masked.find(n)
+            if n and i >= 0:
+                found.append((i, n))
+                masked = masked.replace(n, "\0" * len(n))
+        if kind == "place":
+            found += [(m.start(), m.group()) for m in DISTRICT.finditer(masked) if not re.match(r"[哪什几两这那该各]", m.group())]
+        if kind == "company":
+            found += [(m.start(), m.group()) for m in ORG.finditer(masked)]
+        if found:
+            out[kind] = [n for _, n in sorted(found)]
+    return out
+
+
+def answer_items(answer: str) -> list[str]:
+    """The points of an answer: its enumerated lines if it has two or more, else its fact lines."""
+    from ..citations import split_sentences
+
+    lines = [MARKER.sub("", ln).strip() for ln in split_sentences(answer)]
+    lines = [ln for ln in lines if ln and not META_LINE.match(ln)]
+    enumerated = [ln for ln in lines if ENUMERATED.match(ln)]
+    chosen = enumerated if len(enumerated) >= 2 else lines
+    return [ENUMERATED.sub("", ln).strip(" ：:。") for ln in chosen]
+
+
+def make_turn(asked: str, resolved: str, rule: str, companies: list[str]) -> Turn:
+    return Turn(asked, resolved, rule, about=mentions(resolved, companies=companies),
+                time=YEAR.findall(resolved) + BATCH.findall(resolved), asks_entity=bool(rules().asks_entity.search(resolved)))
+
+
+def with_answer(turn: Turn, answer: str, companies: list[str]) -> Turn:
+    text = to_simplified(answer or "")
+    turn.answer = text
+    body = "\n".join(ln for ln in text.split("\n") if not META_LINE.match(ln.strip()))
+    turn.named = mentions(MARKER.sub("", body), companies=companies)
+    turn.items = answer_items(text)
+    return turn
+
+
+# ---------------------------------------------------------------- history
+
+def history_pairs(history) -> list[tuple[str, str]]:
+    """(user question, assistant answer) pairs from OpenAI-style messages (content a string or a list
+    of {"type": "text", "text"} parts), (question, answer) pairs, or bare question strings."""
+    pairs: list[list[str]] = []
+    for item in history or []:
+        if isinstance(item, dict):
+            content = item.get("content")
+            if isinstance(content, list):
+                content = " ".join(str(c.get("text", "")) for c in content if isinstance(c, dict))
+            content = "" if content is None else str(content)
+            if item.get("role") == "user":
+                pairs.append([content, ""])
+            elif item.get("role") == "assistant" and pairs:
+                pairs[-1][1] = content
+        elif isinstance(item, (list, tuple)) and item:
+            pairs.append([str(item[0] or ""), str(item[1] or "") if len(item) > 1 else ""])
+        elif isinstance(item, str):
+            pairs.append([item, ""])
+    return [(q, a) for q, a in pairs if q.strip()]
+
+
+def standalone_chinese(question: str) -> tuple[str, str, list]:
+    """(the question in the handbook's script and wording, the language code, glossary entries used)."""
+    from .language import detect
+
+    lang = detect(question).code
+    if lang == "en":
+        follow = english_follow_up(question)
+        if follow:
+            return follow, lang, []
+        q = english_query(question)
+        return q.query, lang, q.entries
+    if lang == "zh-Hant":
+        return to_simplified(question), lang, []
+    return to_simplified(question) if re.search(r"[\u4e00-\u9fff]", question) else question, lang, []
+
+
+def build_state(history, companies: list[str]) -> list[Turn]:
+    """Every earlier turn, resolved in order against the turns before it."""
+    state: list[Turn] = []
+    for q, a in history_pairs(history):
+        zh, _, _ = standalone_chinese(q)
+        resolved, rule, list_turn = resolve(zh, state, companies)
+        turn = make_turn(q, resolved, rule, companies)
+        turn.list_turn = list_turn
+        state.append(with_answer(turn, a, companies))
+    return state
+
+
+# ---------------------------------------------------------------- resolution
+
+def resolve(question: str, state: list[Turn], companies: list[str] = ()) -> tuple[str, str, int | None]:
+    """(standalone question, the rule that made it, the turn whose items an item reference used)."""
+    if not state:
+        return question, "first", None
+    r = rules()
+    if r.ordinal.search(question) and len(question) <= 24:
+        out = resolve_ordinal(question, state)
+        if out:
+            return out[0], "ordinal", out[1]
+    pronoun = find_pronoun(question)
+    if pronoun and pronoun[1] not in mentions(question, companies=companies):
+        # "佛山那边…" names its place: "那边" is no reference
+        referent = find_referent(pronoun[1], state)
+        if referent:
+            return question.replace(pronoun[0], referent, 1), "pronoun", None
+    m = r.elliptical.match(question)
+    if m and (r.opening.match(question) or len(question) <= 18):
+        out = resolve_elliptical(m.group(1), state[-1], companies)
+        if out:
+            return out
+    inherited = inherit_measure(question, state[-1], companies)
+    if inherited:
+        return inherited, "inherit", None
+    return question, "standalone", None
+
+
+def find_pronoun(question: str) -> tuple[str, str] | None:
+    """(the pronoun, the kind it refers to) at its first occurrence, or None."""
+    r = rules()
+    masked = question
+    for w in r.not_pronoun:
+        masked = masked.replace(w, "\0" * len(w))
+    best = None
+    for kind, words in r.pronouns.items():
+        for w in sorted(words, key=len, reverse=True):
+            i = masked.find(w)
+            if i >= 0 and (best is None or i < best[0] or (i == best[0] and len(w) > len(best[1]))):
+                best = (i, w, kind)
+    return (best[1], best[2]) if best else None
+
+
+def find_referent(kind: str, state: list[Turn]) -> str | None:
+    """What a pronoun means: the entity the previous answer gave when the question asked for one,
+    else the entity of that kind in the previous question, else in its answer; then further back."""
+    kinds = {"company": ("company", "place"), "person": ("person", "company"), "place": ("place",)}[kind]
+    for turn in reversed(state[-3:]):
+        sources = ([turn.named, turn.about] if turn.asks_entity else [turn.about, turn.named])
+        for src in sources:
+            for k in kinds:
+                names = [n for n in src.get(k, []) if (k != "place" or kind == "place" or turn.asks_entity)
+                         # the entity an answer gives is one its question did not name
+                         and not (src is turn.named and turn.asks_entity and n in turn.resolved)]
+                if names:
+                    return names[0]
+    return None
+
+
+def resolve_ordinal(question: str, state: list[Turn]) -> tuple[str, int] | None:
+    r = rules()
+    m = r.ordinal.search(question)
+    k = next((i for i in range(len(state) - 1, -1, -1) if state[i].rule != "ordinal" and len(state[i].items) >= 2), None)
+    prev = state[-1]
+    if prev.rule == "ordinal" and prev.list_turn is not None:
+        k = prev.list_turn  # "那第四条呢？" after "第二条具体说说": the same list
+    if k is None:
+        return None
+    items = state[k].items
+    word = m.group(1)
+    if word.startswith(("最后", "倒数")):
+        pos = len(items)
+    else:
+        n = word[1:]
+        pos = int(n) if n.isdigit() else _cn_number(n)
+    if not 1 <= pos <= len(items):
+        return None
+    ask = next((tail for rx, tail in r.ordinal_ask if rx.search(question)), r.ordinal_default)
+    item = items[pos - 1][:40].strip("，,；; ")
+    return f"“{item}”{ask}", k
+
+
+def _cn_number(s: str) -> int:
+    if s == "十":
+        return 10
+    if s.startswith("十"):
+        return 10 + CN_ORDINALS.index(s[1]) + 1
+    if len(s) == 2 and s[1] == "十":
+        return (CN_ORDINALS.index(s[0]) + 1) * 10
+    return CN_ORDINALS.index(s[0]) + 1 if s and s[0] in CN_ORDINALS else 0
+
+
+def resolve_elliptical(new: str, prev: Turn, companies: list[str]) -> tuple[str, str, None] | None:
+    r = rules()
+    new = re.sub(r"^(和|跟|与|同)|(比|相比|对比|比较)$", "", new.strip("，, 的"))
+    base = prev.resolved.rstrip("？?。 ")
+    for word, shift in sorted(r.relative_time.items(), key=lambda x: -len(x[0])):
+        if word in new:
+            shifted = shift_time(prev.resolved, shift)
+            return (shifted, "time", None) if shifted else (f"{base}，{word}是多少？", "time", None)
+    got = mentions(new, companies=companies)
+    for kind in ENTITY_KINDS:
+        if kind in got:
+            return swap_entity(prev, kind, got[kind], companies), "swap", None
+    if "measure" in got:
+        return swap_measure(prev, new), "measure", None
+    if "aspect" in got:
+        return f"{base}，{new}是多少？", "aspect", None
+    return None
+
+
+def swap_entity(prev: Turn, kind: str, new: list[str], companies: list[str]) -> str:
+    """Replace the previous question's entities of this kind; a compared pair ("深圳和广州谁的…多")
+    replaced by one entity loses its comparison wording."""
+    r = rules()
+    q = prev.resolved
+    old = prev.about.get(kind, [])
+    if not old:
+        return "和".join(new) + q
+    alt = "|".join(map(re.escape, sorted(old, key=len, reverse=True)))
+    run = re.search(rf"(?:{alt})(?:\s*(?:和|与|跟|及|、|，|,|还是|以及|对比|比)\s*(?:{alt}))+", q)
+    joined = "和".join(new)
+    if run and len(new) == 1:
+        rest = r.comparison.sub("", q[run.end():])
+        rest = re.sub(r"^[，,\s]+", "的", rest) if not rest.startswith("的") else rest
+        rest = re.sub(r"[？?。！!]+$", "", rest)
+        if not r.question_word.search(rest):
+            rest += "多少"
+        return f"{q[:run.start()]}{joined}{rest}？"
+    if run:
+        return q[:run.start()] + joined + q[run.end():]
+    return q.replace(old[0], joined, 1)
+
+
+def swap_measure(prev: Turn, new: str) -> str:
+    """The same subjects, another measure: "珠三角和长三角的培育比各是多少？"."""
+    subjects = [n for k in ("place", "company", "person", "board", "industry") for n in prev.about.get(k, [])]
+    if not subjects:
+        old = prev.about.get("measure", [])
+        base = prev.resolved.replace(old[0], new, 1) if old else f"{new}：{prev.resolved}"
+        return base
+    time = "".join(f"{y}年" for y in YEAR.findall(prev.resolved))
+    each = "各是多少？" if len(subjects) > 1 else "是多少？"
+    return f"{time}{'和'.join(subjects)}的{new}{each}"
+
+
+def shift_time(q: str, shift: int) -> str | None:
+    m = YEAR.search(q)
+    if m:
+        return q[:m.start(1)] + str(int(m.group(1)) + shift) + q[m.end(1):]
+    b = BATCH.search(q)
+    if b:
+        n = CN_ORDINALS.index(b.group(1)) + 1 + shift
+        if 1 <= n <= 10:
+            return q[:b.start(1)] + CN_ORDINALS[n - 1] + q[b.end(1):]
+    return None
+
+
+def inherit_measure(question: str, prev: Turn, companies: list[str]) -> str | None:
+    """A short question naming a subject but no measure takes the previous question's measure:
+    "深圳占了多少？" after "广东现在上市的小巨人累计有多少家？" -> "深圳上市小巨人占了多少？"."""
+    got = mentions(question, companies=companies)
+    if "measure" in got or "aspect" in got or "tier" in got or len(question) > 16:
+        return None
+    subjects = [n for k in ("place", "company", "board") for n in got.get(k, [])]
+    insert = "".join(m for m in prev.about.get("measure", []) if m not in question)
+    insert += "小巨人" if "小巨人" in prev.resolved and "小巨人" not in question else ""
+    if not subjects or not insert:
+        return None
+    first = subjects[0]
+    i = question.find(first) + len(first)
+    return question[:i] + insert + question[i:]
+
+
+# ---------------------------------------------------------------- one question in a conversation
+
+@dataclass
+class Understood:
+    """The question as asked, in which language, and the standalone Chinese question to answer."""
+    asked: str
+    language: str
+    standalone: str
+    rule: str
+    entries: list = field(default_factory=list)  # glossary entries of an English question
+
+    @property
+    def rewritten(self) -> bool:
+        return self.language == "en" or self.rule not in ("first", "standalone")
+
+
+def understand(question: str, history, companies: list[str]) -> Understood:
+    state = build_state(history, companies)
+    zh, lang, entries = standalone_chinese(question)
+    resolved, rule, _ = resolve(zh, state, companies)
+    return Understood(question, lang, resolved, rule, entries)
+
+
+def note_line(standalone: str) -> str:
+    """"（理解为：“…”）": user-derived text made safe for a meta line (no [n], no sentence break)."""
+    safe = re.sub(r"[。！？!?\n]+", "，", standalone.replace("[", "［").replace("]", "］")).strip("，")
+    return f"（理解为：“{safe}”）"
+
+
+def present(answer, understood: Understood, sources: dict[str, str]):
+    """The answer in the user's terms: a note for a rewritten question, the lead line in 繁體 for a
+    繁體 question, a one-line English lead for an English one; then verified again."""
+    from ..citations import verify
+    from .language import english_lead, to_traditional
+
+    answer.question = understood.asked
+    if understood.rewritten:
+        answer.answered_question = understood.standalone
+    if answer.refused:
+        return answer
+    lines = [ln for ln in answer.answer.split("\n") if not ln.startswith("（理解为：")]
+    first = next((i for i, ln in enumerate(lines) if ln.strip() and not META_LINE.match(ln.strip())), None)
+    if first is not None and understood.language == "zh-Hant":
+        lines[first] = to_traditional(lines[first])  # digits and [n] markers are unchanged by s2t
+    elif first is not None and understood.language == "en":
+        lines.insert(first, english_lead(lines[first], understood.entries))
+    if understood.rewritten:
+        lines.insert(0, note_line(understood.standalone))
+    v = verify("\n".join(lines), answer.citations, sources)
+    answer.answer, answer.citations, answer.refused = v.answer, v.citations, v.answer == REFUSAL
+    return answer
