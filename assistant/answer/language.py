@@ -147,7 +147,7 @@ def apply_variants(text: str) -> str:
 
 
 def to_traditional(text: str) -> str:
-    return _converter("s2t").convert(text)
+    return _converter("s2tw").convert(text)
 
 
 # ---------------------------------------------------------------- English -> Chinese query
@@ -163,7 +163,10 @@ def english_follow_up(question: str) -> str | None:
 
 def english_query(question: str) -> EnglishQuery:
     """Map each clause to subjects + terms + what is asked, in the handbook's words."""
-    sentences = [s for s in SENTENCE_EN.split(question) if not PERSONAL.match(s)] or [question]
+    sentences = SENTENCE_EN.split(question)
+    # a statement before the question ("I run a mold shop." / "Shenzhen's are 14.4 years old.") is context
+    asking = [s for s in sentences if s.rstrip().endswith("?") or not (s.rstrip().endswith(".") or PERSONAL.match(s))]
+    sentences = asking or [question]
     parts, used, pending = [], [], ""
     for clause in CLAUSE.split(" ".join(sentences)):
         if not clause or not clause.strip():
@@ -172,6 +175,9 @@ def english_query(question: str) -> EnglishQuery:
         used += entries
         if not zh:
             continue
+        subjects = [e for e in used if e.kind in SUBJECT_KINDS + ("chinese",)]
+        if parts and subjects and not any(e.kind in SUBJECT_KINDS + ("chinese",) for e in entries):
+            zh = "、".join(dict.fromkeys(e.zh for e in subjects)) + zh  # "and how many firm visits?": same subject
         if not any(e.kind == "question" for e in entries):
             if parts:  # a clause asking nothing qualifies the previous one ...
                 parts[-1] = parts[-1].rstrip("？") + zh + "？"
@@ -211,7 +217,13 @@ def _clause_query(clause: str, first: bool) -> tuple[str, list[Entry]]:
         entries = [e for e in entries if e.kind != "pronoun"]
     order = ("pronoun", "time", "chinese") + SUBJECT_KINDS + ("industry", "measure", "term", "question")
     ranked = sorted(entries, key=lambda e: order.index(e.kind))
-    return "".join(dict.fromkeys(e.zh for e in ranked)), entries
+    out = ""
+    for prev, e in zip([None] + ranked, ranked):
+        if e.zh in out:
+            continue
+        # two places (or companies) in a row are compared or listed: "苏州、南京"
+        out += ("、" if prev is not None and prev.kind == e.kind and e.kind in SUBJECT_KINDS else "") + e.zh
+    return out, entries
 
 
 # ---------------------------------------------------------------- leads in the user's language
