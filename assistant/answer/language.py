@@ -163,10 +163,7 @@ def english_follow_up(question: str) -> str | None:
 
 def english_query(question: str) -> EnglishQuery:
     """Map each clause to subjects + terms + what is asked, in the handbook's words."""
-    sentences = SENTENCE_EN.split(question)
-    # a statement before the question ("I run a mold shop." / "Shenzhen's are 14.4 years old.") is context
-    asking = [s for s in sentences if s.rstrip().endswith("?") or not (s.rstrip().endswith(".") or PERSONAL.match(s))]
-    sentences = asking or [question]
+    sentences = [s for s in SENTENCE_EN.split(question) if not PERSONAL.match(s)] or [question]
     parts, used, pending = [], [], ""
     for clause in CLAUSE.split(" ".join(sentences)):
         if not clause or not clause.strip():
