@@ -275,7 +275,7 @@ def _cn_number(s: str) -> int:
 
 def resolve_elliptical(new: str, prev: Turn, companies: list[str]) -> tuple[str, str, None] | None:
     r = rules()
-    new = re.sub(r"^(和|跟|与|同)|(比|相比|对比|比较)$", "", new.strip("，, 的"))
+    new = re.sub(r"^(?:和|跟|与|同)(.+?)(?:比|相比|对比|比较)?$", r"\1", new.strip("，, 的"))  # "和上一年比"
     base = prev.resolved.rstrip("？?。 ")
     for word, shift in sorted(r.relative_time.items(), key=lambda x: -len(x[0])):
         if word in new:
@@ -305,10 +305,10 @@ def swap_entity(prev: Turn, kind: str, new: list[str], companies: list[str]) -> 
     joined = "和".join(new)
     if run and len(new) == 1:
         rest = r.comparison.sub("", q[run.end():])
-        rest = re.sub(r"^[，,\s]+", "的", rest) if not rest.startswith("的") else rest
         rest = re.sub(r"[？?。！!]+$", "", rest)
-        if not r.question_word.search(rest):
-            rest += "多少"
+        if not r.question_word.search(rest):  # "谁的…多": the compared amount is what is asked
+            rest = re.sub(r"(多|高|大|快|少|低|强|靠前|领先)$", "", rest) + "有多少"
+        rest = "的" + re.sub(r"^[的，,\s]+", "", rest)
         return f"{q[:run.start()]}{joined}{rest}？"
     if run:
         return q[:run.start()] + joined + q[run.end():]

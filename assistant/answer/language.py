@@ -135,9 +135,10 @@ def is_traditional(text: str) -> bool:
 
 
 def to_simplified(text: str) -> str:
-    """繁體 and Cantonese/Taiwan wording to the handbook's simplified, mainland wording."""
-    out = _converter("tw2sp").convert(text)
-    return apply_variants(out)
+    """繁體 and Cantonese/Taiwan wording to the handbook's simplified, mainland wording. Characters
+    only (t2s) plus the glossary's variant table: OpenCC's Taiwan phrase table also rewrites words
+    the handbook uses (核心 -> 内核, 新增 -> 添加)."""
+    return apply_variants(_converter("t2s").convert(text))
 
 
 def apply_variants(text: str) -> str:
