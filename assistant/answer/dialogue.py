@@ -84,24 +84,24 @@ class Turn:
 
 
 def mentions(text: str, kinds=ENTITY_KINDS + ("measure", "aspect"), companies: list[str] = ()) -> dict[str, list[str]]:
-    """Names of each kind in the text, in order of first mention, longest match first."""
+    """Names of each kind in the text, in order of first mention. Longest names are matched first
+    across all kinds, so "国星半导体" is a company, not the industry "半导体"."""
     lex = rules().lexicon
+    names = [(n, k) for k in kinds for n in list(lex.get(k, [])) + (list(companies) if k == "company" else []) if n]
+    found: list[tuple[int, str, str]] = []
+    masked = text
+    for n, k in sorted(set(names), key=lambda x: (-len(x[0]), kinds.index(x[1]))):
+        i = masked.find(n)
+        if i >= 0:
+            found.append((i, k, n))
+            masked = masked.replace(n, "\0" * len(n))
+    if "place" in kinds:
+        found += [(m.start(), "place", m.group()) for m in DISTRICT.finditer(masked) if not re.match(r"[哪什几两这那该各]", m.group())]
+    if "company" in kinds:
+        found += [(m.start(), "company", m.group()) for m in ORG.finditer(masked)]
     out: dict[str, list[str]] = {}
-    for kind in kinds:
-        names = list(lex.get(kind, [])) + (list(companies) if kind == "company" else [])
-        found = []
-        masked = text
-        for n in sorted(set(names), key=len, reverse=True):
-            i = masked.find(n)
-            if n and i >= 0:
-                found.append((i, n))
-                masked = masked.replace(n, "\0" * len(n))
-        if kind == "place":
-            found += [(m.start(), m.group()) for m in DISTRICT.finditer(masked) if not re.match(r"[哪什几两这那该各]", m.group())]
-        if kind == "company":
-            found += [(m.start(), m.group()) for m in ORG.finditer(masked)]
-        if found:
-            out[kind] = [n for _, n in sorted(found)]
+    for _, k, n in sorted(found):
+        out.setdefault(k, []).append(n)
     return out
 
 
