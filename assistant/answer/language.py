@@ -230,15 +230,17 @@ def english_lead(first_line: str, entries: list[Entry]) -> str:
     """One English line over the first sentence of a Chinese answer, with its citation markers.
 
     Values are copied verbatim from that sentence (so the verifier finds them in its quotes);
-    names come from the glossary: "Shenzhen · listed · little giants: 109家, 45% [1]"."""
+    names come from the glossary: "Shenzhen — listed little giants: 109家, 45% [1]"."""
     sentence = re.match(r"[^。！？!?\n]*[。！？!?]?(?:\s*\[\d{1,3}\])*", first_line).group()
     marks = "".join(re.findall(r"\[\d{1,3}\]", sentence))
     body = re.sub(r"\[\d{1,3}\]", "", sentence)
     values = [m.group().strip() for m in VALUE_TOKEN.finditer(body) if re.search(r"\d", m.group())][:4]
-    asked = [_name(e) for e in entries if e.kind not in ("question", "pronoun", "time")]
+    subjects = list(dict.fromkeys(_name(e) for e in entries if e.kind in SUBJECT_KINDS + ("chinese",)))
+    terms = list(dict.fromkeys(_name(e) for e in entries if e.kind in ("industry", "measure", "term")))
+    asked = subjects + terms
     named = [f"{_name(e)} ({e.zh})" for e in glossary()[0]
              if e.kind in ("company", "agency", "person", "place", "board") and e.zh in body and _name(e) not in asked][:3]
-    topic = " · ".join(dict.fromkeys(asked)) or "The handbook"
+    topic = " — ".join(x for x in (", ".join(subjects), " ".join(terms)) if x) or "The handbook"
     if values:
         return f"{topic}: {', '.join(values)} {marks}".rstrip()
     if named:
