@@ -28,6 +28,9 @@ ENUMERATED = re.compile(r"^\s*(?:（[一二三四五六七八九十]+）|[一二
 CN_ORDINALS = "一二三四五六七八九十"
 YEAR = re.compile(r"((?:19|20)\d{2})年")
 BATCH = re.compile(r"第([一二三四五六七八九十])批")
+MAX_INHERIT_CHARS = 20
+DOCUMENT_WORDS = r"(计划|方案|办法|行动|细则|意见|通知|规划)$"
+DOCUMENT = re.compile(r"《[^《》]{2,40}》")  # a longer question says what it asks about
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,9 @@ class Rules:
     asks_entity: re.Pattern
     comparison: re.Pattern
     question_word: re.Pattern
+    aspect_tails: dict[str, str]
+    continues: re.Pattern
+    max_continuation_chars: int
     examples: list[dict]
 
 
@@ -53,15 +59,18 @@ def rules() -> Rules:
     lex, pat = data["lexicon"], data["patterns"]
     entries = glossary()[0]
     lexicon = {k: list(lex.get(k, [])) for k in ("place", "board", "industry", "tier", "measure", "aspect")}
+    lexicon["document"] = [e.zh for e in entries if e.kind == "term" and re.search(DOCUMENT_WORDS, e.zh)]
     # the glossary's companies, agencies and people are entities a pronoun can mean
     lexicon["company"] = [e.zh for e in entries if e.kind in ("company", "agency")]
     lexicon["person"] = [e.zh for e in entries if e.kind == "person"]
     lexicon["place"] += [e.zh for e in entries if e.kind == "place" and e.zh not in lexicon["place"]]
     return Rules(lexicon, dict(lex["relative_time"]),
-                 {"company": lex["pronoun_company"], "person": lex["pronoun_person"], "place": lex["pronoun_place"]},
+                 {"company": lex["pronoun_company"], "person": lex["pronoun_person"], "place": lex["pronoun_place"],
+                  "document": lex["pronoun_document"]},
                  re.compile(pat["elliptical"]), re.compile(pat["opening"]), re.compile(pat["ordinal"]),
                  [(re.compile(a), b) for a, b in pat["ordinal_ask"]], pat["ordinal_default"], pat["not_pronoun"],
                  re.compile(pat["asks_entity"]), re.compile(pat["comparison"]), re.compile(pat["question_word"]),
+                 dict(lex["aspect"]), re.compile(pat["continues"]), int(pat["max_continuation_chars"]),
                  data.get("example", []))
 
 
@@ -83,7 +92,7 @@ class Turn:
     list_turn: int | None = None  # for an item reference: the turn whose items it used
 
 
-def mentions(text: str, kinds=ENTITY_KINDS + ("measure", "aspect"), companies: list[str] = ()) -> dict[str, list[str]]:
+def mentions(text: str, kinds=ENTITY_KINDS + ("measure", "aspect", "document"), companies: list[str] = ()) -> dict[str, list[str]]:
     """Names of each kind in the text, in order of first mention. Longest names are matched first
     across all kinds, so "国星半导体" is a company, not the industry "半导体"."""
     lex = rules().lexicon
@@ -99,6 +108,8 @@ def mentions(text: str, kinds=ENTITY_KINDS + ("measure", "aspect"), companies: l
         found += [(m.start(), "place", m.group()) for m in DISTRICT.finditer(masked) if not re.match(r"[哪什几两这那该各]", m.group())]
     if "company" in kinds:
         found += [(m.start(), "company", m.group()) for m in ORG.finditer(masked)]
+    if "document" in kinds:
+        found += [(m.start(), "document", m.group()) for m in DOCUMENT.finditer(text)]
     out: dict[str, list[str]] = {}
     for _, k, n in sorted(found):
         out.setdefault(k, []).append(n)
@@ -203,9 +214,12 @@ def resolve(question: str, state: list[Turn], companies: list[str] = ()) -> tupl
         out = resolve_elliptical(m.group(1), state[-1], companies)
         if out:
             return out
-    inherited = inherit_measure(question, state[-1], companies)
+    inherited = inherit_measure(question, state, companies)
     if inherited:
         return inherited, "inherit", None
+    continued = inherit_subject(question, state[-1], companies)
+    if continued:
+        return continued, "subject", None
     return question, "standalone", None
 
 
@@ -227,7 +241,8 @@ def find_pronoun(question: str) -> tuple[str, str] | None:
 def find_referent(kind: str, state: list[Turn]) -> str | None:
     """What a pronoun means: the entity the previous answer gave when the question asked for one,
     else the entity of that kind in the previous question, else in its answer; then further back."""
-    kinds = {"company": ("company", "place"), "person": ("person", "company"), "place": ("place",)}[kind]
+    kinds = {"company": ("company", "place"), "person": ("person", "company"), "place": ("place",),
+             "document": ("document",)}[kind]
     for turn in reversed(state[-3:]):
         sources = ([turn.named, turn.about] if turn.asks_entity else [turn.about, turn.named])
         for src in sources:
@@ -248,7 +263,10 @@ def resolve_ordinal(question: str, state: list[Turn]) -> tuple[str, int] | None:
     if prev.rule == "ordinal" and prev.list_turn is not None:
         k = prev.list_turn  # "那第四条呢？" after "第二条具体说说": the same list
     if k is None:
-        return None
+        # no earlier answer listed anything (it was refused): ask for that point of the topic itself
+        topic = re.sub(r"[？?。！!]+$", "", prev.resolved if prev.rule != "ordinal" else prev.asked)
+        topic = re.split(r"[？?]", topic)[0]
+        return (f"{topic}，{m.group()}{r.ordinal_default}", len(state) - 1) if prev.rule != "ordinal" else None
     items = state[k].items
     word = m.group(1)
     if word.startswith(("最后", "倒数")):
@@ -288,7 +306,8 @@ def resolve_elliptical(new: str, prev: Turn, companies: list[str]) -> tuple[str,
     if "measure" in got:
         return swap_measure(prev, new), "measure", None
     if "aspect" in got:
-        return f"{base}，{new}是多少？", "aspect", None
+        aspect = got["aspect"][0]
+        return f"{base}，{new}{r.aspect_tails.get(aspect, '是什么')}？", "aspect", None
     return None
 
 
@@ -339,20 +358,37 @@ def shift_time(q: str, shift: int) -> str | None:
     return None
 
 
-def inherit_measure(question: str, prev: Turn, companies: list[str]) -> str | None:
+def inherit_measure(question: str, state: list[Turn], companies: list[str]) -> str | None:
     """A short question naming a subject but no measure takes the previous question's measure:
     "深圳占了多少？" after "广东现在上市的小巨人累计有多少家？" -> "深圳上市小巨人占了多少？"."""
     got = mentions(question, companies=companies)
-    if "measure" in got or "aspect" in got or "tier" in got or len(question) > 16:
+    if "measure" in got or "aspect" in got or "tier" in got or len(question) > MAX_INHERIT_CHARS:
         return None
     subjects = [n for k in ("place", "company", "board") for n in got.get(k, [])]
-    insert = "".join(m for m in prev.about.get("measure", []) if m not in question)
-    insert += "小巨人" if "小巨人" in prev.resolved and "小巨人" not in question else ""
-    if not subjects or not insert:
+    if not subjects:
+        return None
+    # the previous question's measure; "小巨人" when the conversation is about them
+    insert = "".join(m for m in state[-1].about.get("measure", []) if m not in question)
+    insert += "小巨人" if any("小巨人" in t.resolved for t in state) and "小巨人" not in question else ""
+    if not insert:
         return None
     first = subjects[0]
     i = question.find(first) + len(first)
     return question[:i] + insert + question[i:]
+
+
+def inherit_subject(question: str, prev: Turn, companies: list[str]) -> str | None:
+    """A short question that goes on about the previous subjects without naming any ("其中上市的有几家？"
+    after "广州有多少家小巨人？") is asked about them: "广州小巨人其中上市的有几家？"."""
+    r = rules()
+    got = mentions(question, companies=companies)
+    if any(k in got for k in ENTITY_KINDS) or not (r.continues.match(question) or len(question) <= r.max_continuation_chars):
+        return None
+    subjects = [n for k in ("place", "company", "person", "board", "industry") for n in prev.about.get(k, [])]
+    if not subjects or not r.question_word.search(question):
+        return None
+    population = "小巨人" if "小巨人" in prev.resolved and "小巨人" not in question else ""
+    return "和".join(subjects) + population + question
 
 
 # ---------------------------------------------------------------- one question in a conversation

@@ -32,7 +32,7 @@ def test_rule_examples(example, companies):
 
 
 def test_every_rule_has_an_example():
-    assert {"swap", "measure", "aspect", "time", "pronoun", "inherit", "ordinal", "standalone"} <= {e["rule"] for e in rules().examples}
+    assert {"swap", "measure", "aspect", "time", "pronoun", "inherit", "subject", "ordinal", "standalone"} <= {e["rule"] for e in rules().examples}
 
 
 def test_second_follow_up_resolves_from_the_resolved_question(companies):
