@@ -30,7 +30,8 @@ YEAR = re.compile(r"((?:19|20)\d{2})年")
 BATCH = re.compile(r"第([一二三四五六七八九十])批")
 MAX_INHERIT_CHARS = 20
 DOCUMENT_WORDS = r"(计划|方案|办法|行动|细则|意见|通知|规划)$"
-DOCUMENT = re.compile(r"《[^《》]{2,40}》")  # a longer question says what it asks about
+DOCUMENT = re.compile(r"《[^《》]{2,40}》")
+SPEECH = r"(?:所说的|说的|提到的|认为的|讲的|指出的|强调的)"  # a longer question says what it asks about
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,9 @@ def resolve(question: str, state: list[Turn], companies: list[str] = ()) -> tupl
         referent = find_referent(pronoun[1], state)
         if referent:
             return question.replace(pronoun[0], referent, 1), "pronoun", None
+        said = re.search(re.escape(pronoun[0]) + SPEECH, question)
+        if said:  # "他说的“人和”指什么" with no name to give: what was said is in the handbook's text
+            return question[:said.start()] + question[said.end():], "pronoun", None
     m = r.elliptical.match(question)
     if m and (r.opening.match(question) or len(question) <= 18):
         out = resolve_elliptical(m.group(1), state[-1], companies)
@@ -388,7 +392,7 @@ def inherit_subject(question: str, prev: Turn, companies: list[str]) -> str | No
     if not subjects or not r.question_word.search(question):
         return None
     population = "小巨人" if "小巨人" in prev.resolved and "小巨人" not in question else ""
-    return "和".join(subjects) + population + question
+    return "和".join(subjects) + population + re.sub(r"^(那么|那)", "", question)
 
 
 # ---------------------------------------------------------------- one question in a conversation
