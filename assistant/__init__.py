@@ -43,14 +43,14 @@ def ask(question, history: list | None = None, *, filters: Filters | None = None
 
     The question is first made standalone (繁體 normalised, English mapped through the glossary, a
     follow-up resolved against the dialogue state of `history`); the answerer sees only that."""
-    from .answer.dialogue import present, understand
+    from .answer.dialogue import handbook_outline, present, understand
     from .answer.language import UNSUPPORTED, detect
 
     question = check_question(question)  # bad input is answered at once, before any index work
     idx = index or get_index(config)
     if detect(question).code == "other":
         return Answer(question, REFUSAL, True, [], notice=UNSUPPORTED)
-    turn = understand(question, history, company_aliases(idx))
+    turn = understand(question, history, company_aliases(idx), outline=lambda q: handbook_outline(idx, q))
     standalone = check_question(turn.standalone) if turn.standalone.strip() else question
     if idx.cfg.llm_base_url:
         from .generate import ask_llm

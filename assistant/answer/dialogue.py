@@ -31,6 +31,7 @@ BATCH = re.compile(r"第([一二三四五六七八九十])批")
 MAX_INHERIT_CHARS = 20
 DOCUMENT_WORDS = r"(计划|方案|办法|行动|细则|意见|通知|规划)$"
 DOCUMENT = re.compile(r"《[^《》]{2,40}》")
+HEADING_NUMBER = re.compile(r"^（([一二三四五六七八九十]+)）")
 SPEECH = r"(?:所说的|说的|提到的|认为的|讲的|指出的|强调的)"  # a longer question says what it asks about
 
 
@@ -91,6 +92,7 @@ class Turn:
     time: list[str] = field(default_factory=list)
     asks_entity: bool = False
     list_turn: int | None = None  # for an item reference: the turn whose items it used
+    enumerated: bool = False  # the answer's items carry their own numbering ("一是…", "（二）…")
 
 
 def mentions(text: str, kinds=ENTITY_KINDS + ("measure", "aspect", "document"), companies: list[str] = ()) -> dict[str, list[str]]:
@@ -139,6 +141,9 @@ def with_answer(turn: Turn, answer: str, companies: list[str]) -> Turn:
     body = "\n".join(ln for ln in text.split("\n") if not META_LINE.match(ln.strip()))
     turn.named = mentions(MARKER.sub("", body), companies=companies)
     turn.items = answer_items(text)
+    from ..citations import split_sentences
+
+    turn.enumerated = sum(bool(ENUMERATED.match(MARKER.sub("", x))) for x in split_sentences(text)) >= 2
     return turn
 
 
@@ -181,12 +186,12 @@ def standalone_chinese(question: str) -> tuple[str, str, list]:
     return to_simplified(question) if re.search(r"[\u4e00-\u9fff]", question) else question, lang, []
 
 
-def build_state(history, companies: list[str]) -> list[Turn]:
+def build_state(history, companies: list[str], outline=None) -> list[Turn]:
     """Every earlier turn, resolved in order against the turns before it."""
     state: list[Turn] = []
     for q, a in history_pairs(history):
         zh, _, _ = standalone_chinese(q)
-        resolved, rule, list_turn = resolve(zh, state, companies)
+        resolved, rule, list_turn = resolve(zh, state, companies, outline)
         turn = make_turn(q, resolved, rule, companies)
         turn.list_turn = list_turn
         state.append(with_answer(turn, a, companies))
@@ -195,13 +200,16 @@ def build_state(history, companies: list[str]) -> list[Turn]:
 
 # ---------------------------------------------------------------- resolution
 
-def resolve(question: str, state: list[Turn], companies: list[str] = ()) -> tuple[str, str, int | None]:
-    """(standalone question, the rule that made it, the turn whose items an item reference used)."""
+def resolve(question: str, state: list[Turn], companies: list[str] = (), outline=None) -> tuple[str, str, int | None]:
+    """(standalone question, the rule that made it, the turn whose items an item reference used).
+
+    outline(question) -> the handbook's enumerated headings on that question's topic, used when the
+    answer a "第二条" refers to was not itself enumerated."""
     if not state:
         return question, "first", None
     r = rules()
     if r.ordinal.search(question) and len(question) <= 24:
-        out = resolve_ordinal(question, state)
+        out = resolve_ordinal(question, state, outline)
         if out:
             return out[0], "ordinal", out[1]
     pronoun = find_pronoun(question)
@@ -259,19 +267,23 @@ def find_referent(kind: str, state: list[Turn]) -> str | None:
     return None
 
 
-def resolve_ordinal(question: str, state: list[Turn]) -> tuple[str, int] | None:
+def resolve_ordinal(question: str, state: list[Turn], outline=None) -> tuple[str, int] | None:
     r = rules()
     m = r.ordinal.search(question)
     k = next((i for i in range(len(state) - 1, -1, -1) if state[i].rule != "ordinal" and len(state[i].items) >= 2), None)
     prev = state[-1]
     if prev.rule == "ordinal" and prev.list_turn is not None:
         k = prev.list_turn  # "那第四条呢？" after "第二条具体说说": the same list
+    if k is None and prev.rule != "ordinal":
+        k = len(state) - 1  # the answer listed nothing (it was refused): the topic's own outline may
     if k is None:
-        # no earlier answer listed anything (it was refused): ask for that point of the topic itself
-        topic = re.sub(r"[？?。！!]+$", "", prev.resolved if prev.rule != "ordinal" else prev.asked)
-        topic = re.split(r"[？?]", topic)[0]
-        return (f"{topic}，{m.group()}{r.ordinal_default}", len(state) - 1) if prev.rule != "ordinal" else None
+        return None
     items = state[k].items
+    if not state[k].enumerated and outline is not None:
+        items = outline(state[k].resolved) or items  # the handbook's points on that topic
+    if len(items) < 2:
+        topic = re.split(r"[？?]", state[k].resolved)[0]
+        return f"{topic}，{m.group()}{r.ordinal_default}", k
     word = m.group(1)
     if word.startswith(("最后", "倒数")):
         pos = len(items)
@@ -411,11 +423,38 @@ class Understood:
         return self.language == "en" or self.rule not in ("first", "standalone")
 
 
-def understand(question: str, history, companies: list[str]) -> Understood:
-    state = build_state(history, companies)
+def understand(question: str, history, companies: list[str], outline=None) -> Understood:
+    state = build_state(history, companies, outline)
     zh, lang, entries = standalone_chinese(question)
-    resolved, rule, _ = resolve(zh, state, companies)
+    resolved, rule, _ = resolve(zh, state, companies, outline)
     return Understood(question, lang, resolved, rule, entries)
+
+
+def handbook_outline(index, question: str) -> list[str]:
+    """The enumerated headings ("（一）…", "（二）…") of the part of the handbook a question is about:
+    the parent section most of its best passages sit under, its numbered children in order."""
+    from ..retrieval import search
+
+    parents: dict[str, int] = {}
+    for h in search(index, question, k=5).hits:
+        path = h.chunk.section.split(" > ")
+        for depth in range(len(path) - 1, 0, -1):
+            if HEADING_NUMBER.match(path[depth]):
+                key = " > ".join(path[:depth])
+                parents[key] = parents.get(key, 0) + 1
+                break
+    if not parents:
+        return []
+    parent = max(parents, key=parents.get)
+    children: dict[int, str] = {}
+    for c in index.chunks:
+        path = c.section.split(" > ")
+        if " > ".join(path[:-1] if len(path) > 1 else []).startswith(parent) and len(path) > parent.count(" > ") + 1:
+            child = path[parent.count(" > ") + 1]
+            m = HEADING_NUMBER.match(child)
+            if m:
+                children.setdefault(_cn_number(m.group(1)), child[m.end():].strip())
+    return [children[n] for n in sorted(children) if n > 0]
 
 
 def note_line(standalone: str) -> str:

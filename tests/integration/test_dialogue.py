@@ -116,3 +116,14 @@ def test_eval_cli_rejects_a_bad_conversation_file(tmp_path):
     path.write_text(json.dumps({"id": "x", "turns": [{"question": "深圳？"}]}) + "\n", "utf-8")
     r = run_cli(["eval", "--qa", str(path)])
     assert r.returncode == 2 and r.stderr.startswith("错误：") and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_item_reference_uses_the_handbooks_own_points_when_the_answer_had_none(index):
+    from assistant.answer.dialogue import handbook_outline
+
+    outline = handbook_outline(index, "手册给广东小巨人提了哪几条成长路径？")
+    assert len(outline) == 4 and outline[1].startswith("优化全生产要素") and outline[3].startswith("加强数字治理")
+    answers = converse(["手册给广东小巨人提了哪几条成长路径？", "第二条具体说说", "那第四条呢？"], index)
+    assert "优化全生产要素" in answers[1].answered_question and "加强数字治理" in answers[2].answered_question
+    for a in answers[1:]:
+        check_cited(a, index)
