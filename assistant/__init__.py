@@ -51,7 +51,10 @@ def ask(question, history: list | None = None, *, filters: Filters | None = None
     if detect(question).code == "other":
         return Answer(question, REFUSAL, True, [], notice=UNSUPPORTED)
     turn = understand(question, history, company_aliases(idx), outline=lambda q: handbook_outline(idx, q))
-    standalone = check_question(turn.standalone) if turn.standalone.strip() else question
+    try:  # a follow-up resolved from a long earlier question may be too long: answer it as asked
+        standalone = check_question(turn.standalone)
+    except BadInput:
+        standalone = question
     if idx.cfg.llm_base_url:
         from .generate import ask_llm
 
