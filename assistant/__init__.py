@@ -39,14 +39,35 @@ def get_index(config: Config | None = None) -> Index:
 
 def ask(question, history: list | None = None, *, filters: Filters | None = None,
         index: Index | None = None, config: Config | None = None) -> Answer:
-    """Answer a question from the handbook, or refuse; every citation is verified."""
+    """Answer a question from the handbook, or refuse; every citation is verified.
+
+    The question is first made standalone (繁體 normalised, English mapped through the glossary, a
+    follow-up resolved against the dialogue state of `history`); the answerer sees only that."""
+    from .answer.dialogue import handbook_outline, present, understand
+    from .answer.language import UNSUPPORTED, detect
+
     question = check_question(question)  # bad input is answered at once, before any index work
     idx = index or get_index(config)
+    if detect(question).code == "other":
+        return Answer(question, REFUSAL, True, [], notice=UNSUPPORTED)
+    turn = understand(question, history, company_aliases(idx), outline=lambda q: handbook_outline(idx, q))
+    try:  # a follow-up resolved from a long earlier question may be too long: answer it as asked
+        standalone = check_question(turn.standalone)
+    except BadInput:
+        standalone = question
     if idx.cfg.llm_base_url:
         from .generate import ask_llm
 
-        return ask_llm(question, idx, history=history, filters=filters)
-    return _ask(question, idx, history=history, filters=filters)
+        answer = ask_llm(standalone, idx, history=None, filters=filters)
+    else:
+        answer = _ask(standalone, idx, history=None, filters=filters)
+    return present(answer, turn, {d: doc.text for d, doc in idx.docs.items()})
+
+
+def company_aliases(idx: Index) -> list[str]:
+    """Names of the profiled companies, for the dialogue state (computed once per index)."""
+    return idx.extra("dialogue.company_aliases",
+                     lambda: sorted({a for d in idx.docs.values() for p in d.profiles for a in p.aliases if len(a) >= 2}))
 
 
 def search(query, k: int = 5, *, filters: Filters | None = None, index: Index | None = None,

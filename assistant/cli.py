@@ -1,4 +1,4 @@
-"""Command line: `assistant build | search | ask | eval | bench | serve`.
+"""Command line: `assistant build | search | ask | chat | eval | bench | serve`.
 
 With --json, stdout carries exactly one JSON document; progress and logs go to stderr.
 Bad input gets a one-line Chinese message on stderr and exit status 2, never a traceback.
@@ -92,6 +92,11 @@ def cmd_ask(args) -> int:
     if args.json:
         print(json.dumps(a.as_json(), ensure_ascii=False, indent=1))
         return 0
+    print_answer(a)
+    return 0
+
+
+def print_answer(a) -> None:
     print(a.answer)
     if a.notice:
         print(f"（{a.notice}）")
@@ -103,7 +108,47 @@ def cmd_ask(args) -> int:
         print("\n相关段落（仅供参考，并非答案）：")
         for h in a.related[:3]:
             print(f"- {h.chunk.section}  ({h.chunk.doc}:{h.chunk.start}-{h.chunk.end})\n    {h.chunk.text.strip()[:120]}")
-    return 0
+
+
+CHAT_EXIT = {"退出", "再见", "exit", "quit", "q", ":q"}
+CHAT_CLEAR = {"清空", "新对话", "clear", "/clear"}
+
+
+def cmd_chat(args) -> int:
+    """An interactive conversation in the terminal: each question is asked with the turns before it
+    (questions and the assistant's own answers), so follow-ups keep their thread."""
+    import assistant
+    from .answer import BadInput
+
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("《广东专精特新“小巨人”成长手册》问答（可以追问；输入“清空”开始新对话，“退出”或 Ctrl-D 结束）")
+    assistant.get_index()
+    history: list[dict] = []
+    while True:
+        try:
+            line = input("问：" if interactive else "")
+        except EOFError:
+            return 0
+        text = line.strip()
+        if not text:
+            continue
+        if text.lower() in CHAT_EXIT:
+            return 0
+        if text.lower() in CHAT_CLEAR:
+            history = []
+            print("（已开始新对话）", flush=True)
+            continue
+        try:
+            a = assistant.ask(_read_arg(text), history)
+        except BadInput as e:
+            print(f"错误：{e}", flush=True)
+            continue
+        if not interactive:
+            print(f"问：{text}")
+        print_answer(a)
+        print(flush=True)
+        history += [{"role": "user", "content": text}, {"role": "assistant", "content": a.answer}]
 
 
 def cmd_eval(args) -> int:
@@ -165,8 +210,10 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--section")
     a.add_argument("--json", action="store_true")
     a.set_defaults(func=cmd_ask)
+    ch = sub.add_parser("chat", help="在终端里连续对话（可以追问）")
+    ch.set_defaults(func=cmd_chat)
     e = sub.add_parser("eval", help="在评测集上评估并按门槛判定")
-    e.add_argument("--qa", default=None, help="评测集 JSONL（默认 eval/qa.jsonl）")
+    e.add_argument("--qa", default=None, help="评测集 JSONL（默认 eval/qa.jsonl）；每行有 turns 的是对话评测集")
     e.add_argument("--split", choices=["train", "dev", "sealed"], default=None,
                    help="评测题库 eval/bank 的一个划分（封存划分只报告指标）")
     e.add_argument("--out", default=None, help="输出 metrics.json / report.md / report.png 的目录")

@@ -26,6 +26,12 @@ def main(args) -> int:
     split = getattr(args, "split", None)
     qa_paths = bank.files(split) if split else [Path(args.qa) if args.qa else DEFAULT_QA]
     qa_path = Path(f"eval/bank ({split})") if split else qa_paths[0]
+    from .conversations import is_conversation_file
+
+    if not split and is_conversation_file(qa_path):  # {"id", "turns": [...]} per line: asked turn by turn
+        from .conversations import main as conversations_main
+
+        return conversations_main(args, qa_path)
     try:
         gates = None if args.no_gate else load_gates(Path(args.gates) if args.gates else DEFAULT_GATES)
         # format first, without the index: a malformed file fails in a second, not after a build

@@ -110,6 +110,14 @@ def _round(v: float | None) -> float | None:
 
 # ---------------------------------------------------------------- scoring one item
 
+def normalise(text: str) -> str:
+    """An answer as scored: no markers or whitespace (bare_text), and in the handbook's simplified
+    script (a 繁體 user's lead line is in 繁體)."""
+    from ..answer.language import to_simplified
+
+    return to_simplified(bare_text(text))
+
+
 def ungrounded_numbers(answer: Answer) -> list[str]:
     """Numbers of each sentence missing from the quotes that sentence cites (the verifier's rule 3,
     re-checked here so a regression in the verifier, or an answerer bypassing it, shows up)."""
@@ -129,7 +137,7 @@ def score_item(item: EvalItem, answer: Answer, hits: list[Hit], sources: dict[st
     valid = [quote_valid(c, sources) for c in answer.citations]
     correct = missing = supported = None
     if item.answerable:
-        text = bare_text(answer.answer)
+        text = normalise(answer.answer)
         missing = [m for m in item.must_contain if bare_text(m) not in text]
         correct = not answer.refused and not missing
         if correct:

@@ -1,0 +1,253 @@
+"""The user's script and language: 简体, 繁體 (and Cantonese wording), English, or another language.
+
+繁體 is normalised with OpenCC (Taiwan phrases to mainland ones) and a small table of Cantonese and
+Taiwan wordings; the answer's lead line goes back to 繁體 with OpenCC s2t. No translation model is
+available offline, so an English question is mapped to a Chinese query with the bilingual glossary of
+the handbook's own vocabulary (data/glossary.toml), and its answer gets a one-line English lead built
+from the same glossary over the Chinese quotes.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import opencc
+
+GLOSSARY_PATH = Path(__file__).with_name("data") / "glossary.toml"
+ENTRY_KINDS = ("place", "company", "board", "agency", "person", "industry", "measure", "term", "question", "ignore")
+SUBJECT_KINDS = ("place", "company", "agency", "person", "board")
+HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*")
+KANA_HANGUL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af\u1100-\u11ff]")
+OTHER_SCRIPT = re.compile(r"[\u0400-\u052f\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u0e00-\u0e7f\u0370-\u03ff]")
+ENGLISH_WORDS = frozenset("the a an of in on to is are was were do does did how what which who when where why many much "
+                          "and or for with by from has have had it its their they he his this that there about according "
+                          "most more than between any can should would".split())
+FOREIGN_WORDS = frozenset("le la les des est une du et qui que quels quelle combien der die das und ist wie viele "
+                          "welche wer el los las es cuántas cuantas cuántos qué que dónde por una è il della sono quanti".split())
+ACCENTED = re.compile(r"[àâäéèêëïîôöùûüÿçñßáíóúãõ]", re.IGNORECASE)
+UNSUPPORTED = "目前只能回答简体中文、繁體中文或英文的提问，请换用中文提问。"
+ORDINAL = re.compile(r"\b(\d{1,3})(?:st|nd|rd|th)\b", re.IGNORECASE)
+MONTHS = {m: i for i, m in enumerate("january february march april may june july august september october november december".split(), 1)}
+YEAR_MONTH = re.compile(r"\b(?:(" + "|".join(MONTHS) + r")\s+)?((?:19|20)\d{2})\b", re.IGNORECASE)
+# a sentence about the asker ("I run a small mold shop in Dongguan.") is context, not the question
+PERSONAL = re.compile(r"^\s*(I|I'm|I am|my|we|we're|our|me)\b", re.IGNORECASE)
+SENTENCE_EN = re.compile(r"(?<=[.!])\s+(?=[A-Z])")
+CLAUSE = re.compile(r"[?;？；]|,\s*(?:and\s+)?(?=(?:how|what|which|who|when|where|why)\b)|\s+and\s+(?=(?:how|what|which|who|when|where|why)\b)",
+                    re.IGNORECASE)
+FOLLOW_UP_EN = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(.+?)\s*[?.!]*\s*$|^\s*and\s+(.+?)\s*\?\s*$", re.IGNORECASE)
+PRONOUNS_EN = ((re.compile(r"\b(this company|that company|the company|this firm|that firm|it|its)\b", re.I), "它"),
+               (re.compile(r"\b(he|his|him|she|her)\b", re.I), "他"))
+# value tokens of an answer sentence for the English lead (kept verbatim: the verifier checks them)
+VALUE_TOKEN = re.compile(r"(?:近|约|超过|超|逾)?\d+(?:[.,]\d+)*\s*(?:%|％|万元|亿元|万余|万|亿|余)?\s*(?:家|项|件|台|个|名|人|倍|元|年|片|城)?(?::\d+)?")
+UNIT_EN = {"家": "companies", "项": "items", "件": "items", "台": "units", "名": "people", "人": "people", "倍": "times"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str
+    zh: str
+    en: tuple[str, ...]
+    example: str
+
+
+@dataclass(frozen=True)
+class Variant:
+    source: str
+    target: str
+    example: str
+
+
+@dataclass(frozen=True)
+class Language:
+    """What the user wrote in: "zh-Hans", "zh-Hant", "en" or "other"."""
+    code: str
+
+    @property
+    def chinese(self) -> bool:
+        return self.code.startswith("zh")
+
+
+@dataclass
+class EnglishQuery:
+    """An English question mapped to Chinese: the query and the glossary entries it used."""
+    query: str
+    entries: list[Entry]
+
+
+# ---------------------------------------------------------------- glossary
+
+@lru_cache(maxsize=1)
+def glossary() -> tuple[list[Entry], list[Variant]]:
+    data = tomllib.loads(GLOSSARY_PATH.read_text("utf-8"))
+    entries = [Entry(kind, e["zh"], tuple(e["en"]), e["ex"]) for kind in ENTRY_KINDS for e in data.get(kind, [])]
+    variants = [Variant(v["from"], v["to"], v["ex"]) for v in data.get("variant", [])]
+    return entries, variants
+
+
+@lru_cache(maxsize=1)
+def _english_patterns() -> list[tuple[re.Pattern, Entry]]:
+    """Every English wording as a word-bounded pattern, longest first (so "listed little giants"
+    beats "little giants")."""
+    pairs = [(w, e) for e in glossary()[0] for w in e.en]
+    pairs.sort(key=lambda p: -len(p[0]))
+    return [(re.compile(r"(?<![A-Za-z0-9])" + re.escape(w).replace(r"\ ", r"[\s\-]+") + r"(?![A-Za-z0-9])", re.IGNORECASE), e)
+            for w, e in pairs]
+
+
+def english_name(zh: str) -> str | None:
+    """The glossary's first English wording of a Chinese term."""
+    return next((e.en[0] for e in glossary()[0] if e.zh == zh and e.kind != "question"), None)
+
+
+# ---------------------------------------------------------------- script and language
+
+@lru_cache(maxsize=4)
+def _converter(config: str) -> opencc.OpenCC:
+    return opencc.OpenCC(config)
+
+
+def detect(text: str) -> Language:
+    han = len(HAN.findall(text))
+    words = [w.lower().strip("'’-") for w in LATIN_WORD.findall(text)]
+    letters = sum(len(w) for w in words)
+    if len(KANA_HANGUL.findall(text)) >= 2 or (len(OTHER_SCRIPT.findall(text)) >= 3 and not han):
+        return Language("other")
+    if len(words) >= 3 and letters > 2 * han:
+        english = sum(w in ENGLISH_WORDS for w in words)
+        foreign = sum(w in FOREIGN_WORDS for w in words) + len(ACCENTED.findall(text))
+        return Language("other" if foreign > english else "en")
+    if han and is_traditional(text):
+        return Language("zh-Hant")
+    return Language("zh-Hans")
+
+
+def is_traditional(text: str) -> bool:
+    """More characters that change under t2s than under s2t (mixed script counts by majority)."""
+    t2s, s2t = _converter("t2s").convert(text), _converter("s2t").convert(text)
+    trad = sum(a != b for a, b in zip(text, t2s))
+    simp = sum(a != b for a, b in zip(text, s2t))
+    return trad > 0 and trad >= simp
+
+
+def to_simplified(text: str) -> str:
+    """繁體 and Cantonese/Taiwan wording to the handbook's simplified, mainland wording. Characters
+    only (t2s) plus the glossary's variant table: OpenCC's Taiwan phrase table also rewrites words
+    the handbook uses (核心 -> 内核, 新增 -> 添加)."""
+    return apply_variants(_converter("t2s").convert(text))
+
+
+def apply_variants(text: str) -> str:
+    for v in sorted(glossary()[1], key=lambda v: -len(v.source)):
+        text = text.replace(v.source, v.target)
+    return text
+
+
+def to_traditional(text: str) -> str:
+    return _converter("s2tw").convert(text)
+
+
+# ---------------------------------------------------------------- English -> Chinese query
+
+def english_follow_up(question: str) -> str | None:
+    """"What about Foshan?" -> "那佛山呢？" (then resolved like any elliptical follow-up)."""
+    m = FOLLOW_UP_EN.match(question)
+    if not m:
+        return None
+    target = english_query(m.group(1) or m.group(2)).query.rstrip("？")
+    return f"那{target}呢？" if target else None
+
+
+def english_query(question: str) -> EnglishQuery:
+    """Map each clause to subjects + terms + what is asked, in the handbook's words."""
+    sentences = [s for s in SENTENCE_EN.split(question) if not PERSONAL.match(s)] or [question]
+    parts, used, pending = [], [], ""
+    for clause in CLAUSE.split(" ".join(sentences)):
+        if not clause or not clause.strip():
+            continue
+        zh, entries = _clause_query(clause, first=not parts)
+        used += entries
+        if not zh:
+            continue
+        subjects = [e for e in used if e.kind in SUBJECT_KINDS + ("chinese",)]
+        if parts and subjects and not any(e.kind in SUBJECT_KINDS + ("chinese",) for e in entries):
+            zh = "、".join(dict.fromkeys(e.zh for e in subjects)) + zh  # "and how many firm visits?": same subject
+        if not any(e.kind == "question" for e in entries):
+            if parts:  # a clause asking nothing qualifies the previous one ...
+                parts[-1] = parts[-1].rstrip("？") + zh + "？"
+            else:  # ... or, before any, the next one ("In Zhou Weiran's column, how big ...")
+                pending += zh
+            continue
+        parts.append(pending + zh + "？")
+        pending = ""
+    if pending:
+        parts.append(pending + "？")
+    return EnglishQuery("".join(parts), used)
+
+
+def _clause_query(clause: str, first: bool) -> tuple[str, list[Entry]]:
+    taken = [False] * len(clause)
+    found: list[tuple[int, Entry]] = []
+    for rx, e in _english_patterns():
+        for m in rx.finditer(clause):
+            if not any(taken[m.start():m.end()]):
+                taken[m.start():m.end()] = [True] * (m.end() - m.start())
+                found.append((m.start(), e))
+    for rx, zh in PRONOUNS_EN:
+        for m in rx.finditer(clause):
+            if not any(taken[m.start():m.end()]):
+                found.append((m.start(), Entry("pronoun", zh, (m.group(),), m.group())))
+    for m in YEAR_MONTH.finditer(clause):
+        month = f"{MONTHS[m.group(1).lower()]}月" if m.group(1) else ""
+        found.append((m.start(), Entry("time", f"{m.group(2)}年{month}", (m.group(),), m.group())))
+    for m in re.finditer(r"[\u3400-\u9fff“”]+", clause):  # Chinese names kept as written ("中贝能源 (Zhongbei Energy)")
+        found.append((m.start(), Entry("chinese", m.group(), (m.group(),), m.group())))
+    for m in ORDINAL.finditer(clause):
+        found.append((m.start(), Entry("time", f"第{m.group(1)}", (m.group(),), m.group())))
+    found.sort(key=lambda x: x[0])
+    entries = [e for e in dict.fromkeys(e for _, e in found) if e.zh]
+    if not first or any(e.kind in SUBJECT_KINDS for e in entries):
+        # "it" of a later clause, or beside a named subject, is that subject: not a follow-up
+        entries = [e for e in entries if e.kind != "pronoun"]
+    order = ("pronoun", "time", "chinese") + SUBJECT_KINDS + ("industry", "measure", "term", "question")
+    ranked = sorted(entries, key=lambda e: order.index(e.kind))
+    out = ""
+    for prev, e in zip([None] + ranked, ranked):
+        if e.zh in out:
+            continue
+        # two places (or companies) in a row are compared or listed: "苏州、南京"
+        out += ("、" if prev is not None and prev.kind == e.kind and e.kind in SUBJECT_KINDS else "") + e.zh
+    return out, entries
+
+
+# ---------------------------------------------------------------- leads in the user's language
+
+def english_lead(first_line: str, entries: list[Entry]) -> str:
+    """One English line over the first sentence of a Chinese answer, with its citation markers.
+
+    Values are copied verbatim from that sentence (so the verifier finds them in its quotes);
+    names come from the glossary: "Shenzhen — listed little giants: 109家, 45% [1]"."""
+    sentence = re.match(r"[^。！？!?\n]*[。！？!?]?(?:\s*\[\d{1,3}\])*", first_line).group()
+    marks = "".join(re.findall(r"\[\d{1,3}\]", sentence))
+    body = re.sub(r"\[\d{1,3}\]", "", sentence)
+    values = [m.group().strip() for m in VALUE_TOKEN.finditer(body) if re.search(r"\d", m.group())][:4]
+    subjects = list(dict.fromkeys(_name(e) for e in entries if e.kind in SUBJECT_KINDS + ("chinese",)))
+    terms = list(dict.fromkeys(_name(e) for e in entries if e.kind in ("industry", "measure", "term")))
+    asked = subjects + terms
+    named = [f"{_name(e)} ({e.zh})" for e in glossary()[0]
+             if e.kind in ("company", "agency", "person", "place", "board") and e.zh in body and _name(e) not in asked][:3]
+    topic = " — ".join(x for x in (", ".join(subjects), " ".join(terms)) if x) or "The handbook"
+    if values:
+        return f"{topic}: {', '.join(values)} {marks}".rstrip()
+    if named:
+        return f"{topic}: {', '.join(named)} {marks}".rstrip()
+    return f"{topic}: see the quoted handbook text below {marks}".rstrip()
+
+
+def _name(e: Entry) -> str:
+    """An English name without digits (a digit in the lead must be grounded in the quotes)."""
+    return next((w for w in e.en if not re.search(r"\d", w)), e.zh)

@@ -1,0 +1,129 @@
+"""Conversations, 繁體 and English through the public API, the terminal chat and the eval CLI,
+against the real index: every answer cited and verified, every number grounded."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import assistant
+from assistant.answer.language import UNSUPPORTED, is_traditional
+from assistant.citations import quote_valid
+from assistant.config import REFUSAL, ROOT
+from assistant.devtools.evaluation import ungrounded_numbers
+
+
+def check_cited(a, index):
+    """Answered, every citation's quote is its source span, every number in the quotes it cites."""
+    sources = {d: doc.text for d, doc in index.docs.items()}
+    assert not a.refused, a.answer
+    assert a.citations and all(quote_valid(c, sources) for c in a.citations)
+    assert ungrounded_numbers(a) == []
+
+
+def converse(questions, index):
+    history, answers = [], []
+    for q in questions:
+        a = assistant.ask(q, history, index=index)
+        answers.append(a)
+        history += [{"role": "user", "content": q}, {"role": "assistant", "content": a.answer}]
+    return answers
+
+
+def test_three_turns_with_a_pronoun_and_a_measure_only_follow_up(index):
+    first, second, third = converse(["普渡科技的机器人累计出货多少台？", "它是什么时候成立的？", "那专利呢？"], index)
+    for a in (first, second, third):
+        check_cited(a, index)
+    assert "70000台" in first.answer
+    assert second.answered_question == "普渡科技是什么时候成立的？" and "2016-01" in second.answer
+    assert second.answer.startswith("（理解为：“普渡科技是什么时候成立的”）")
+    assert "普渡科技" in third.answered_question and "1474件" in third.answer
+
+
+def test_second_follow_up_in_a_row_and_a_measure_swap(index):
+    answers = converse(["广州上市的小巨人有多少家？", "那东莞呢？", "那融资呢？"], index)
+    assert "47家" in answers[0].answer and "22家" in answers[1].answer and "15家" in answers[2].answer
+    assert answers[2].answered_question.startswith("东莞")
+    for a in answers:
+        check_cited(a, index)
+
+
+def test_traditional_question_gets_a_traditional_lead_and_simplified_quotes(index):
+    a = assistant.ask("廣州上市的小巨人有幾多家？", index=index)
+    check_cited(a, index)
+    lead = a.answer.split("\n")[0]
+    assert "47家" in lead and "廣州" in lead and is_traditional(lead)
+    assert all(not is_traditional(c.quote) for c in a.citations)  # quotes are the source, untouched
+
+
+def test_english_question_gets_an_english_lead_over_chinese_quotes(index):
+    a = assistant.ask("How many listed little giants does Shenzhen have?", index=index)
+    check_cited(a, index)
+    lines = a.answer.split("\n")
+    assert lines[0].startswith("（理解为：")
+    assert lines[1].startswith("Shenzhen") and "109" in lines[1] and lines[1].endswith("]")
+    assert "深圳" in "".join(lines[2:])
+
+
+def test_english_follow_up(index):
+    answers = converse(["How many listed little giants does Guangzhou have?", "What about Dongguan?"], index)
+    assert "22家" in answers[1].answer and answers[1].answered_question.startswith("东莞")
+
+
+def test_other_languages_get_one_chinese_line(index):
+    for q in ("Combien de petits géants à Shenzhen ?", "深圳の小巨人はいくつありますか"):
+        a = assistant.ask(q, index=index)
+        assert a.refused and a.answer == REFUSAL and not a.citations and a.notice == UNSUPPORTED
+
+
+def run_cli(args, stdin=""):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "assistant", *args], input=stdin, capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=300)
+
+
+def test_terminal_chat_keeps_the_thread(index):
+    r = run_cli(["chat"], "深圳有多少家上市小巨人？\n那东莞呢？\n\x01\x02\x03\x04\n清空\n那佛山呢？\n退出\n")
+    assert r.returncode == 0, r.stderr
+    assert "109家" in r.stdout and "（理解为：“东莞有多少家上市小巨人”）" in r.stdout and "22家" in r.stdout
+    assert "错误：" in r.stdout  # bad input: one line, the chat goes on
+    assert "（已开始新对话）" in r.stdout
+    assert "理解为" not in r.stdout.split("（已开始新对话）")[1]  # a new conversation: nothing to follow up
+
+
+def test_eval_cli_runs_a_conversation_file(index, tmp_path):
+    conv = {"id": "t1", "turns": [
+        {"question": "广州上市的小巨人有多少家？", "answerable": True, "must_contain": ["47家"]},
+        {"question": "那东莞呢？", "answerable": True, "must_contain": ["22家"], "evidence": ["东莞专精特新“小巨人”中上市企业为22家"]},
+        {"question": "那珠海呢？", "answerable": False, "must_contain": []}]}
+    path = tmp_path / "conv.jsonl"
+    path.write_text(json.dumps(conv, ensure_ascii=False) + "\n", "utf-8")
+    r = run_cli(["eval", "--qa", str(path), "--json", "--out", str(tmp_path / "out")])
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["n_turns"] == 3 and doc["n_conversations"] == 1
+    assert doc["turn_accuracy"] == 1.0 and doc["follow_up_accuracy"] == 1.0 and doc["citation_validity"] == 1.0
+    assert set(doc["by_category"]) == {"first", "swap"}
+    assert (tmp_path / "out" / "failures.md").exists()
+
+
+def test_eval_cli_rejects_a_bad_conversation_file(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps({"id": "x", "turns": [{"question": "深圳？"}]}) + "\n", "utf-8")
+    r = run_cli(["eval", "--qa", str(path)])
+    assert r.returncode == 2 and r.stderr.startswith("错误：") and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_item_reference_uses_the_handbooks_own_points_when_the_answer_had_none(index):
+    from assistant.answer.dialogue import handbook_outline
+
+    outline = handbook_outline(index, "手册给广东小巨人提了哪几条成长路径？")
+    assert len(outline) == 4 and outline[1].startswith("优化全生产要素") and outline[3].startswith("加强数字治理")
+    answers = converse(["手册给广东小巨人提了哪几条成长路径？", "第二条具体说说", "那第四条呢？"], index)
+    assert "优化全生产要素" in answers[1].answered_question and "加强数字治理" in answers[2].answered_question
+    for a in answers[1:]:
+        check_cited(a, index)

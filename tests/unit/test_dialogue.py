@@ -1,0 +1,82 @@
+"""Follow-up resolution against the dialogue state: every rule example of data/followups.toml, plus
+the history formats the API, the UI and the terminal chat send."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer.dialogue import (answer_items, build_state, find_pronoun, history_pairs, note_line, resolve,
+                                       rules, understand)
+from assistant.config import Config
+from assistant.ingest.corpus import load_corpus
+
+
+@pytest.fixture(scope="module")
+def companies() -> list[str]:
+    """The profiled companies' names, from the real handbook (parsed, no index)."""
+    return sorted({a for d in load_corpus(Config().corpus_dir) for p in d.profiles for a in p.aliases if len(a) >= 2})
+
+
+def conversation(questions: list[str], answers: list[str]) -> list[dict]:
+    msgs = []
+    for k, q in enumerate(questions):
+        msgs.append({"role": "user", "content": q})
+        msgs.append({"role": "assistant", "content": answers[k] if k < len(answers) else ""})
+    return msgs
+
+
+@pytest.mark.parametrize("example", rules().examples, ids=lambda e: f"{e['rule']}:{e['question']}")
+def test_rule_examples(example, companies):
+    u = understand(example["question"], conversation(example["history"], example.get("answers", [])), companies)
+    assert (u.standalone, u.rule) == (example["resolved"], example["rule"])
+
+
+def test_every_rule_has_an_example():
+    assert {"swap", "measure", "aspect", "time", "pronoun", "inherit", "subject", "ordinal", "standalone"} <= {e["rule"] for e in rules().examples}
+
+
+def test_second_follow_up_resolves_from_the_resolved_question(companies):
+    state = build_state(conversation(["广州上市的小巨人有多少家？", "那东莞呢？"], []), companies)
+    assert state[1].resolved == "东莞上市的小巨人有多少家？"
+    assert resolve("佛山呢？", state, companies)[0] == "佛山上市的小巨人有多少家？"
+
+
+def test_pronoun_resolves_to_the_company_the_previous_answer_named(companies):
+    history = conversation(["东莞那家做工业RFID的小巨人叫啥名？"],
+                           ["不同于国外的RFID企业，思谷智能紧随国内战略性新兴产业发展。[1]"])
+    assert understand("这家公司是谁孵化出来的", history, companies).standalone == "思谷智能是谁孵化出来的"
+    # a place named next to "那边" is no pronoun to resolve
+    assert understand("佛山那边哪个区最多？", history, companies).rule != "pronoun"
+
+
+def test_english_and_traditional_follow_ups(companies):
+    history = conversation(["深圳有多少家上市小巨人？"], [])
+    assert understand("What about Dongguan?", history, companies).standalone == "东莞有多少家上市小巨人？"
+    assert understand("那東莞呢？", history, companies).standalone == "东莞有多少家上市小巨人？"
+    english_history = conversation(["How many listed little giants does Shenzhen have?"], [])
+    assert understand("那东莞呢？", english_history, companies).standalone.startswith("东莞")
+
+
+def test_history_formats():
+    parts = [{"role": "user", "content": [{"type": "text", "text": "深圳有多少家？"}]},
+             {"role": "assistant", "content": [{"type": "text", "text": "752家[1]"}]}]
+    assert history_pairs(parts) == [("深圳有多少家？", "752家[1]")]
+    assert history_pairs([("问一", "答一"), "问二", {"role": "system", "content": "x"}, None, 3]) == [("问一", "答一"), ("问二", "")]
+    assert history_pairs(None) == []
+
+
+def test_answer_items_are_its_enumerated_points():
+    answer = "（理解为：“x”）\n报告提出四条路径。[1]一是依托链主。[2]二是激活数据要素。[3]三是以投代招。[4]"
+    assert answer_items(answer) == ["依托链主", "激活数据要素", "以投代招"]
+    assert answer_items("深圳有752家。[1]广州有249家。[2]") == ["深圳有752家", "广州有249家"]
+
+
+def test_pronoun_words_that_are_not_pronouns():
+    assert find_pronoun("其中上市的有几家？") is None
+    assert find_pronoun("它从哪年开始布局车用的？") == ("它", "company")
+    assert find_pronoun("他之前在广汽待了多少年？") == ("他", "person")
+
+
+def test_note_line_cannot_forge_a_citation():
+    line = note_line("深圳[1]有多少家？真的吗！")
+    assert line.startswith("（理解为：") and "[1]" not in line and "？" not in line and "！" not in line

@@ -1,0 +1,91 @@
+"""Script and language detection, 繁體 normalisation and the bilingual glossary (every entry's example)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assistant.answer.language import (detect, english_follow_up, english_lead, english_query, glossary, is_traditional,
+                                       to_simplified, to_traditional)
+from assistant.citations import Citation, verify
+
+ENTRIES, VARIANTS = glossary()
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if e.kind != "ignore"], ids=lambda e: f"{e.kind}:{e.en[0]}")
+def test_every_glossary_entry_maps_its_example(entry):
+    assert entry.zh in english_query(entry.example).query
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if e.kind == "ignore"], ids=lambda e: e.en[0])
+def test_filler_words_add_nothing(entry):
+    assert english_query(entry.example).query.strip("？") == ""
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.source)
+def test_every_variant_wording_is_normalised(variant):
+    assert variant.target in to_simplified(variant.example) or variant.target == ""
+    assert variant.source not in to_simplified(variant.example)
+
+
+def test_glossary_entries_are_unique_and_complete():
+    seen = set()
+    for e in ENTRIES:
+        assert e.en and e.example, e
+        for w in e.en:
+            assert w.lower() not in seen, f"English wording {w!r} maps to two entries"
+            seen.add(w.lower())
+
+
+@pytest.mark.parametrize("text,code", [
+    ("深圳有多少家上市小巨人？", "zh-Hans"),
+    ("廣州對新認定的國家級小巨人，一次過獎勵幾多錢？", "zh-Hant"),
+    ("深圳同廣州的小巨人邊個多？", "zh-Hant"),
+    ("How many listed little giants are in Shenzhen?", "en"),
+    ("Which carmaker does 中贝能源 (Zhongbei Energy) work with?", "en"),
+    ("深圳的IPO有多少家？", "zh-Hans"),
+    ("Combien de petits géants à Shenzhen ?", "other"),
+    ("Wie viele kleine Riesen gibt es in Shenzhen?", "other"),
+    ("深圳の小巨人はいくつありますか", "other"),
+    ("선전에는 작은 거인이 몇 개 있습니까?", "other"),
+    ("Сколько маленьких гигантов в Шэньчжэне?", "other"),
+])
+def test_detect(text, code):
+    assert detect(text).code == code
+
+
+def test_traditional_round_trip_keeps_digits_and_markers():
+    line = "广州市对认定的国家级专精特新“小巨人”企业，给予100万元一次性奖励。[1]"
+    trad = to_traditional(line)
+    assert trad != line and is_traditional(trad)
+    assert "100" in trad and trad.endswith("[1]")
+    assert to_simplified(trad) == line
+
+
+def test_taiwan_and_cantonese_wording():
+    assert to_simplified("廣東中小企業數位轉型") == "广东中小企业数字转型"
+    assert to_simplified("邊個高啲？") == "哪个高？"
+    assert to_simplified("國星半導體的LED晶片") == "国星半导体的LED芯片"
+
+
+def test_english_query_keeps_chinese_names_and_splits_clauses():
+    q = english_query("How many listed little giants are in Shenzhen, and what share of Guangdong's listed total is that?").query
+    assert q.startswith("深圳") and "上市" in q and "小巨人" in q and "多少" in q
+    assert q.count("？") == 2 and "占比多少" in q
+    assert "中贝能源" in english_query("Which carmaker does 中贝能源 work with?").query
+
+
+def test_english_follow_up():
+    assert english_follow_up("What about Foshan?") == "那佛山呢？"
+    assert english_follow_up("And Dongguan?") == "那东莞呢？"
+    assert english_follow_up("How many little giants does Foshan have?") is None
+
+
+def test_english_lead_numbers_are_grounded():
+    source = "目前，深圳在全省拥有最多上市“小巨人”，高达109家，占广东上市“小巨人”企业的45%。"
+    cite = Citation(1, "handbook", 0, len(source), "深圳篇", source)
+    lead = english_lead(source + "[1]", english_query("How many listed little giants does Shenzhen have?").entries)
+    assert re.search(r"109家", lead) and lead.endswith("[1]") and "Shenzhen" in lead
+    v = verify(lead + "\n" + source + "[1]", [cite], {"handbook": source})
+    assert v.ok and v.answer.startswith(lead)
