@@ -209,7 +209,7 @@ def _term_in(term: str, text: str) -> bool:
     return term in text or (len(term) >= 3 and any(term[i:i + 2] in text for i in range(len(term) - 1)))
 
 
-def _coverage_of(terms: list[str], u: Unit) -> float:
+def _coverage_of(terms: list[str], u: Unit, c: Context) -> float:
     if not terms:
         return 1.0
     text = _support(u, c, lower=True)
@@ -217,11 +217,11 @@ def _coverage_of(terms: list[str], u: Unit) -> float:
 
 
 def focus_coverage(u: Unit, c: Context) -> float:
-    return _coverage_of(c.focus, u)
+    return _coverage_of(c.focus, u, c)
 
 
 def slot_coverage(u: Unit, c: Context) -> float:
-    return _coverage_of(c.slot, u)
+    return _coverage_of(c.slot, u, c)
 
 
 def gate_focus_places(u: Unit, c: Context) -> float:
