@@ -1,4 +1,4 @@
-"""Command line: `assistant build | search | ask | eval | bench | serve`.
+"""Command line: `assistant build | search | ask | eval | bench | tune | serve | insights`.
 
 With --json, stdout carries exactly one JSON document; progress and logs go to stderr.
 Bad input gets a one-line Chinese message on stderr and exit status 2, never a traceback.
@@ -104,9 +104,9 @@ def cmd_tune(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from .web.app import main as ui_main
+    from .web.server import serve
 
-    return ui_main(host=args.host, port=args.port) or 0
+    return serve(host=args.host, port=args.port, workers=args.workers)
 
 
 class ChineseArgumentParser(argparse.ArgumentParser):
@@ -151,9 +151,10 @@ def parser() -> argparse.ArgumentParser:
     tu.add_argument("--qa", default=None)
     tu.add_argument("--json", action="store_true")
     tu.set_defaults(func=cmd_tune)
-    sv = sub.add_parser("serve", help="启动网页聊天界面")
-    sv.add_argument("--host", default="127.0.0.1")
+    sv = sub.add_parser("serve", help="启动网页聊天界面和 OpenAI 兼容接口（/v1）")
+    sv.add_argument("--host", default=None, help="默认 127.0.0.1；设置了 ASSISTANT_API_KEY 时默认 0.0.0.0")
     sv.add_argument("--port", type=int, default=None, help="默认取 ASSISTANT_PORT 或 7860")
+    sv.add_argument("--workers", type=int, default=1, help="worker 进程数（每个都只读加载索引）")
     sv.set_defaults(func=cmd_serve)
     return p
 

@@ -36,7 +36,12 @@ SESSION_ID = re.compile(r"^[\w.:@-]{1,%d}$" % SESSION_CHARS)
 
 
 class StoreError(Exception):
-    """A write that was refused or a database that failed; str(e) is one Chinese line for the user."""
+    """A write that was refused or a database that failed; str(e) is one Chinese line for the user.
+    kind: "invalid" (bad input), "not_found", "forbidden" (another session's turn) or "unavailable"."""
+
+    def __init__(self, message: str, kind: str = "unavailable"):
+        super().__init__(message)
+        self.kind = kind
 
 
 class Base(DeclarativeBase):
@@ -100,7 +105,7 @@ def new_session_id() -> str:
 
 def check_session(session) -> str:
     if not isinstance(session, str) or not SESSION_ID.match(session):
-        raise StoreError(f"会话标识无效：只能包含字母、数字和 ._:@-，长度 1–{SESSION_CHARS}。")
+        raise StoreError(f"会话标识无效：只能包含字母、数字和 ._:@-，长度 1–{SESSION_CHARS}。", "invalid")
     return session
 
 
@@ -147,7 +152,7 @@ def make_engine(url: str) -> Engine:
     try:
         u = make_url(url)
     except ArgumentError:
-        raise StoreError("数据库地址无效：请检查 ASSISTANT_DATABASE_URL。") from None
+        raise StoreError("数据库地址无效：请检查 ASSISTANT_DATABASE_URL。", "invalid") from None
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
             try:
@@ -183,6 +188,14 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def ping(self) -> None:
+        """Raise StoreError unless the database answers (for /readyz)."""
+        try:
+            with self.engine.connect() as c:
+                c.exec_driver_sql("SELECT 1")
+        except SQLAlchemyError as e:
+            raise StoreError(f"数据库不可用：{_one_line(e)}") from None
+
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
@@ -213,16 +226,16 @@ class Store:
         """Set (or change) the vote on a turn of this session; a turn of another session is refused."""
         check_session(session)
         if vote not in VOTES:
-            raise StoreError("反馈无效：只能是 up（👍）或 down（👎）。")
+            raise StoreError("反馈无效：只能是 up（👍）或 down（👎）。", "invalid")
         if not isinstance(turn_id, str) or not re.fullmatch(r"[0-9a-f]{32}", turn_id):
-            raise StoreError("没有这条回答：回答编号无效。")
+            raise StoreError("没有这条回答：回答编号无效。", "not_found")
 
         def work(s: Session) -> Vote:
             turn = s.get(TurnRow, turn_id)
             if turn is None:
-                raise StoreError("没有这条回答：可能已被删除或编号有误。")
+                raise StoreError("没有这条回答：可能已被删除或编号有误。", "not_found")
             if turn.session != session:
-                raise StoreError("不能评价其他会话中的回答。")
+                raise StoreError("不能评价其他会话中的回答。", "forbidden")
             # row lock (PostgreSQL) so that two concurrent changes of one vote serialize
             row = s.execute(select(VoteRow).where(VoteRow.turn_id == turn_id).with_for_update()).scalar_one_or_none()
             if row is None:

@@ -1,0 +1,152 @@
+"""One server for people and programs: the Gradio chat page at / and the OpenAI-compatible API at /v1.
+
+`assistant serve [--host H] [--port P] [--workers N]` runs it under uvicorn. The index is loaded (built
+if needed) once in the parent; with N workers each worker process loads it again read-only, and all
+write turns and votes to the same store (SQLite in WAL mode, or PostgreSQL). Without an API key the
+server binds to loopback unless --host is given.
+
+Probes: GET /healthz (the process answers) and GET /readyz (index loaded and the database reachable).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import traceback
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: analytics would call out
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import gradio as gr  # noqa: E402
+from fastapi import Depends, FastAPI, Request  # noqa: E402
+from fastapi.exceptions import RequestValidationError  # noqa: E402
+from fastapi.responses import JSONResponse  # noqa: E402
+
+from assistant import Config, Index  # noqa: E402
+from assistant.index import IndexUnavailable, load_index as load_index_read_only  # noqa: E402
+from assistant.store import Store, StoreError  # noqa: E402
+
+from .app import CSS, THEME_FONTS, build_ui, load_index  # noqa: E402
+from .openai_api import ApiError, error_response, make_router  # noqa: E402
+
+LOOPBACK = "127.0.0.1"
+API_PATHS = {"/v1/chat/completions", "/v1/models", "/v1/feedback"}
+
+
+def open_store(cfg: Config) -> Store | None:
+    try:
+        return Store.open(cfg)
+    except StoreError as e:  # answers are still served; /readyz reports the database
+        print(f"警告：{e}", file=sys.stderr, flush=True)
+        return None
+
+
+def bearer_check(api_key: str | None):
+    def check(request: Request) -> None:
+        if not api_key:
+            return
+        given = request.headers.get("authorization", "")
+        scheme, _, token = given.partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip().encode(), api_key.encode()):
+            raise ApiError(401, "缺少或错误的 API 密钥：请在 Authorization 头中发送 Bearer 密钥。", code="invalid_api_key")
+
+    return check
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Every error is an OpenAI-style object; a server fault is logged, never shown as a traceback."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(_request, e: ApiError):
+        return e.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request, e: RequestValidationError):
+        return error_response(400, f"请求参数无效：{e.errors()[0].get('msg', '')}", code="invalid_value")
+
+    @app.exception_handler(Exception)
+    async def server_error(_request, e: Exception):
+        traceback.print_exception(e, file=sys.stderr)
+        return error_response(500, "服务器内部错误，请稍后再试。", code="internal_error", kind="server_error")
+
+
+def add_probes(app: FastAPI, index: Index, store: Store | None) -> None:
+    @app.get("/healthz")
+    async def healthz():
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz():
+        checks = {"index": f"{index.manifest['chunks']} 个分块", "database": "ok"}
+        try:
+            if store is None:
+                raise StoreError("数据库未能打开")
+            store.ping()
+        except StoreError as e:
+            checks["database"] = str(e)
+            return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
+        return {"status": "ready", "checks": checks}
+
+
+def build_app(index: Index, store: Store | None) -> FastAPI:
+    cfg = index.cfg
+    app = FastAPI(title="小巨人手册问答 API", docs_url="/v1/docs", openapi_url="/v1/openapi.json", redoc_url=None)
+    add_error_handlers(app)
+    add_probes(app, index, store)
+    auth = Depends(bearer_check(cfg.api_key))
+    app.include_router(make_router(index, store, dependencies=[auth]))
+
+    @app.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], dependencies=[auth])
+    async def unknown(request: Request, rest: str):
+        # routes before the Gradio mount at "/": otherwise a wrong API path would get the chat page's 404
+        if request.url.path in API_PATHS:
+            return error_response(405, f"不支持的方法 {request.method}。", code="method_not_allowed")
+        return error_response(404, f"没有这个接口：{request.url.path[:100]}", code="not_found")
+
+    demo = build_ui(index)
+    demo.queue(default_concurrency_limit=4)
+    return gr.mount_gradio_app(app, demo, path="/", theme=gr.themes.Default(**THEME_FONTS), css=CSS, ssr_mode=False,
+                               mcp_server=False, enable_monitoring=False)
+
+
+def create_app() -> FastAPI:
+    """The app of one worker process (uvicorn factory): the index loaded read-only, the shared store."""
+    cfg = Config.from_env()
+    try:
+        index = load_index_read_only(cfg)
+    except IndexUnavailable as e:
+        raise SystemExit(f"错误：worker 无法加载索引：{e}") from None
+    return build_app(index, open_store(cfg))
+
+
+def serve(host: str | None = None, port: int | None = None, workers: int = 1) -> int:
+    import uvicorn
+
+    cfg = Config.from_env()
+    port = port or int(os.environ.get("ASSISTANT_PORT") or 7860)
+    if host is None:  # a server without a key stays on this machine unless asked otherwise
+        host = "0.0.0.0" if cfg.api_key else LOOPBACK
+    elif not cfg.api_key and host not in (LOOPBACK, "localhost", "::1"):
+        print(f"警告：未设置 ASSISTANT_API_KEY，API 在 {host} 上无需密钥即可访问。", file=sys.stderr, flush=True)
+    if workers < 1:
+        print("错误：--workers 至少为 1。", file=sys.stderr)
+        return 2
+    try:
+        index = load_index(cfg)  # built here once if missing or stale; workers then only read it
+    except IndexUnavailable as e:
+        print(f"错误：{e}", file=sys.stderr)
+        return 1
+    store = open_store(cfg)
+    where = f"http://{host}:{port}"
+    print(f"已就绪：聊天页面 {where}/ ，OpenAI 兼容接口 {where}/v1 （{workers} 个 worker；"
+          f"数据库 {store.dialect if store else '不可用'}；按 Ctrl+C 停止）", flush=True)
+    log = {"log_level": "warning", "timeout_graceful_shutdown": 5}
+    if workers == 1:
+        uvicorn.run(build_app(index, store), host=host, port=port, **log)
+        return 0
+    if store:
+        store.close()
+    os.environ["ASSISTANT_INDEX_DIR"] = str(index.cfg.index_dir)  # a read-only fallback build lives elsewhere
+    uvicorn.run("assistant.web.server:create_app", factory=True, host=host, port=port, workers=workers, **log)
+    return 0
