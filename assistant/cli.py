@@ -104,7 +104,7 @@ def cmd_tune(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from .web.server import serve
+    from .web.serving import serve
 
     return serve(host=args.host, port=args.port, workers=args.workers)
 

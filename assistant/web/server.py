@@ -1,9 +1,8 @@
 """One server for people and programs: the Gradio chat page at / and the OpenAI-compatible API at /v1.
 
-`assistant serve [--host H] [--port P] [--workers N]` runs it under uvicorn. The index is loaded (built
-if needed) once in the parent; with N workers each worker process loads it again read-only, and all
-write turns and votes to the same store (SQLite in WAL mode, or PostgreSQL). Without an API key the
-server binds to loopback unless --host is given.
+`assistant serve` runs it under uvicorn (assistant/web/serving.py). With N workers each worker process
+builds its app with create_app(): the index loaded read-only, turns and votes written to the one store
+(SQLite in WAL mode, or PostgreSQL).
 
 Probes: GET /healthz (the process answers) and GET /readyz (index loaded and the database reachable).
 """
@@ -23,14 +22,15 @@ from fastapi import Depends, FastAPI, Request  # noqa: E402
 from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.responses import JSONResponse  # noqa: E402
 
+import assistant  # noqa: E402
 from assistant import Config, Index  # noqa: E402
 from assistant.index import IndexUnavailable, load_index as load_index_read_only  # noqa: E402
 from assistant.store import Store, StoreError  # noqa: E402
 
-from .app import CSS, THEME_FONTS, build_ui, load_index  # noqa: E402
+from .app import CSS, THEME_FONTS, build_ui  # noqa: E402
 from .openai_api import ApiError, error_response, make_router  # noqa: E402
 
-LOOPBACK = "127.0.0.1"
+WARM_UP_QUESTION = "深圳有多少家上市小巨人？"
 API_PATHS = {"/v1/chat/completions", "/v1/models", "/v1/feedback"}
 
 
@@ -117,36 +117,5 @@ def create_app() -> FastAPI:
         index = load_index_read_only(cfg)
     except IndexUnavailable as e:
         raise SystemExit(f"错误：worker 无法加载索引：{e}") from None
+    assistant.ask(WARM_UP_QUESTION, index=index)  # jieba's dictionary and derived tables, before the first user
     return build_app(index, open_store(cfg))
-
-
-def serve(host: str | None = None, port: int | None = None, workers: int = 1) -> int:
-    import uvicorn
-
-    cfg = Config.from_env()
-    port = port or int(os.environ.get("ASSISTANT_PORT") or 7860)
-    if host is None:  # a server without a key stays on this machine unless asked otherwise
-        host = "0.0.0.0" if cfg.api_key else LOOPBACK
-    elif not cfg.api_key and host not in (LOOPBACK, "localhost", "::1"):
-        print(f"警告：未设置 ASSISTANT_API_KEY，API 在 {host} 上无需密钥即可访问。", file=sys.stderr, flush=True)
-    if workers < 1:
-        print("错误：--workers 至少为 1。", file=sys.stderr)
-        return 2
-    try:
-        index = load_index(cfg)  # built here once if missing or stale; workers then only read it
-    except IndexUnavailable as e:
-        print(f"错误：{e}", file=sys.stderr)
-        return 1
-    store = open_store(cfg)
-    where = f"http://{host}:{port}"
-    print(f"已就绪：聊天页面 {where}/ ，OpenAI 兼容接口 {where}/v1 （{workers} 个 worker；"
-          f"数据库 {store.dialect if store else '不可用'}；按 Ctrl+C 停止）", flush=True)
-    log = {"log_level": "warning", "timeout_graceful_shutdown": 5}
-    if workers == 1:
-        uvicorn.run(build_app(index, store), host=host, port=port, **log)
-        return 0
-    if store:
-        store.close()
-    os.environ["ASSISTANT_INDEX_DIR"] = str(index.cfg.index_dir)  # a read-only fallback build lives elsewhere
-    uvicorn.run("assistant.web.server:create_app", factory=True, host=host, port=port, workers=workers, **log)
-    return 0

@@ -22,10 +22,16 @@ class ApiServer:
     port: int
     proc: subprocess.Popen
     log: Path
-    ready_s: float
+    started: float  # perf_counter() at start
+    ready_s: float = 0.0
 
     def output(self) -> str:
         return self.log.read_text("utf-8", errors="replace")
+
+    def wait_ready(self, timeout_s: float = 240.0) -> "ApiServer":
+        wait_ready(self.url, self.proc, self.log, timeout_s)
+        self.ready_s = time.perf_counter() - self.started
+        return self
 
     def kill(self) -> None:
         """Kill the whole server (parent and workers) at once, as a crash would."""
@@ -50,8 +56,9 @@ def wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout_s: float) ->
 
 
 @contextlib.contextmanager
-def api_server(workdir: Path, *args: str, timeout_s: float = 240.0, **env: str):
-    """`assistant serve --port P *args` with its data folder in workdir; stopped (with its workers) after."""
+def api_server(workdir: Path, *args: str, timeout_s: float = 240.0, wait: bool = True, **env: str):
+    """`assistant serve --port P *args` with its data folder in workdir; stopped (with its workers) after.
+    wait=False: yield at once (start several servers side by side, then call .wait_ready() on each)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     server_env = dict(os.environ, ASSISTANT_DATA_DIR=str(workdir / "data"), HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1",
@@ -61,10 +68,10 @@ def api_server(workdir: Path, *args: str, timeout_s: float = 240.0, **env: str):
     with open(log, "wb") as out:  # own process group: the test can kill the server with its workers
         proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port), *args], cwd=ROOT,
                                 env=server_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    server = ApiServer(f"http://127.0.0.1:{port}", port, proc, log, 0.0)
+    server = ApiServer(f"http://127.0.0.1:{port}", port, proc, log, t0)
     try:
-        wait_ready(server.url, proc, log, timeout_s)
-        server.ready_s = time.perf_counter() - t0
+        if wait:
+            server.wait_ready(timeout_s)
         yield server
     finally:
         if proc.poll() is None:
