@@ -109,6 +109,12 @@ def cmd_serve(args) -> int:
     return serve(host=args.host, port=args.port, workers=args.workers)
 
 
+def cmd_insights(args) -> int:
+    from .insights import main as insights_main
+
+    return insights_main(args)
+
+
 class ChineseArgumentParser(argparse.ArgumentParser):
     """Usage errors as one Chinese line and exit 2, like every other bad input."""
 
@@ -156,12 +162,19 @@ def parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=None, help="默认取 ASSISTANT_PORT 或 7860")
     sv.add_argument("--workers", type=int, default=1, help="worker 进程数（每个都只读加载索引）")
     sv.set_defaults(func=cmd_serve)
+    ins = sub.add_parser("insights", help="用户提问洞察：最常问、拒答率、最常被拒答、👎 的回答（含图表）")
+    ins.add_argument("--out", default=None, help="输出目录（默认数据目录下的 insights/）")
+    ins.add_argument("--days", type=int, default=None, help="只看最近 N 天")
+    ins.add_argument("--limit", type=int, default=20, help="每个列表最多几条")
+    ins.add_argument("--json", action="store_true")
+    ins.set_defaults(func=cmd_insights)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     from .answer import BadInput
     from .index import IndexUnavailable
+    from .store import StoreError
 
     args = parser().parse_args(argv)
     try:
@@ -170,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         return _err(str(e))
     except IndexUnavailable as e:
         return _err(str(e), 1)
+    except StoreError as e:
+        return _err(str(e), 2 if e.kind == "invalid" else 1)
     except KeyboardInterrupt:
         return _err("已中断。", 130)
 

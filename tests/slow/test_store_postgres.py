@@ -1,5 +1,5 @@
-"""The store's tests (tests/unit/test_store.py) against a real PostgreSQL server; several writer
-processes on one store (PostgreSQL and a SQLite file)."""
+"""The store and insights tests (tests/unit/test_store.py, test_insights.py) against a real PostgreSQL
+server; several writer processes on one store (PostgreSQL and a SQLite file)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,21 @@ import pytest
 from _postgres import postgres_database
 from assistant.store import Store
 
-_spec = importlib.util.spec_from_file_location("store_contract", Path(__file__).parents[1] / "unit" / "test_store.py")
-_contract = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_contract)
-# Every store test runs here too, with the fixture below (the SQLite-only ones are left out).
-globals().update({k: v for k, v in vars(_contract).items()
-                  if k.startswith("test_") and k not in ("test_unusable_database_is_one_chinese_line",
-                                                         "test_default_store_is_outside_the_source_tree")})
+SQLITE_ONLY = {"test_unusable_database_is_one_chinese_line", "test_default_store_is_outside_the_source_tree",
+               "test_empty_store_and_page", "test_cli_insights"}
+
+
+def _unit_tests(name: str):
+    spec = importlib.util.spec_from_file_location(f"pg_{name}", Path(__file__).parents[1] / "unit" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_contract = _unit_tests("test_store")
+# The store and insights tests run here too, with the fixture below (the SQLite-only ones are left out).
+for _module in (_contract, _unit_tests("test_insights")):
+    globals().update({k: v for k, v in vars(_module).items() if k.startswith("test_") and k not in SQLITE_ONLY})
 
 
 @pytest.fixture(scope="module")
