@@ -41,6 +41,9 @@ class Config:
     data_dir: Path = Path.home() / ".local" / "share" / "xiaojuren"
     # SQLAlchemy URL; None = SQLite file in data_dir. PostgreSQL: postgresql+psycopg://user:pw@host/db
     database_url: str | None = None
+    # Questions one server process answers at once (the rest wait): answering is CPU-bound, and more
+    # threads than cores only add OpenMP contention. The chat page's queue uses the same limit.
+    ask_concurrency: int = 4
     # Bearer token for the OpenAI-compatible API; None = no auth (the server then stays on loopback).
     api_key: str | None = None
     extra: dict = field(default_factory=dict, compare=False, hash=False)

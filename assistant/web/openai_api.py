@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -212,14 +213,16 @@ def sse_chunks(t: Turn, content: str):
 
 def make_router(index: Index, store: Store | None, dependencies=()) -> APIRouter:
     router = APIRouter(prefix="/v1", dependencies=list(dependencies))
+    answering = threading.BoundedSemaphore(index.cfg.ask_concurrency)
 
     def answer_turn(question: str, history: list[dict], session: str) -> Turn:
         t0 = time.perf_counter()
         try:
-            a = assistant.ask(question, history, index=index)
+            with answering:
+                a = assistant.ask(question, history, index=index)
         except BadInput as e:
             raise ApiError(400, str(e), param="messages", code="invalid_question") from None
-        latency_ms = (time.perf_counter() - t0) * 1000
+        latency_ms = (time.perf_counter() - t0) * 1000  # as the user waited: queueing included
         turn_id = None
         if store is not None:
             try:

@@ -105,7 +105,7 @@ def build_app(index: Index, store: Store | None) -> FastAPI:
         return error_response(404, f"没有这个接口：{request.url.path[:100]}", code="not_found")
 
     demo = build_ui(index)
-    demo.queue(default_concurrency_limit=4)
+    demo.queue(default_concurrency_limit=cfg.ask_concurrency)
     return gr.mount_gradio_app(app, demo, path="/", theme=gr.themes.Default(**THEME_FONTS), css=CSS, ssr_mode=False,
                                mcp_server=False, enable_monitoring=False)
 
