@@ -12,7 +12,7 @@ from _postgres import postgres_database
 from assistant.store import Store
 
 SQLITE_ONLY = {"test_unusable_database_is_one_chinese_line", "test_default_store_is_outside_the_source_tree",
-               "test_empty_store_and_page", "test_cli_insights"}
+               "test_empty_store_and_page", "test_cli_insights", "test_insights_panel_builds_and_refreshes"}
 
 
 def _unit_tests(name: str):

@@ -86,3 +86,17 @@ def test_cli_insights(store, tmp_path, monkeypatch, capsys):
     assert out["turns"] == 7 and len(out["files"]) == 5
     assert main(["insights", "--days", "0"]) == 2
     assert capsys.readouterr().err.strip() == "错误：--days 至少为 1。"
+
+
+def test_insights_panel_builds_and_refreshes(store, tmp_path):
+    import gradio as gr
+
+    from assistant.web.insights_tab import insights_panel
+
+    fill(store)
+    with gr.Blocks() as demo:
+        with gr.Tab("洞察"):
+            report = insights_panel(Config(data_dir=tmp_path / "data"))
+    refresh = next(fn for fn in demo.fns.values() if fn.api_name == "insights").fn
+    assert "回答 7 次，拒答 3 次" in refresh("全部") and "回答 7 次" in refresh("最近 7 天")
+    assert report.elem_id == "insights"
