@@ -9,6 +9,8 @@ import json
 import httpx
 import openai
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from _api_server import api_server
 from assistant.config import REFUSAL, ROOT, Config
@@ -177,3 +179,23 @@ def test_feedback_is_stored_changeable_and_session_bound(client, server, store):
     assert http(server, "POST", "/v1/feedback", json={"turn_id": "f" * 32, "vote": "up"},
                 headers={"X-Session-Id": "fb-session"}).status_code == 404
     assert [(v.vote, v.session) for v in store.votes(session="fb-session")] == [("down", "fb-session")]
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+                    max_leaves=12)
+MESSAGE = st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant", "system", "tool", "x"]),
+                                 "content": st.one_of(st.text(max_size=60), JSON)})
+REQUEST = st.fixed_dictionaries({"model": st.sampled_from(["xiaojuren", "", "gpt-4o"]) | st.integers(),
+                                 "messages": st.lists(MESSAGE, max_size=4) | JSON},
+                                optional={"stream": st.booleans() | JSON, "n": st.integers(-2, 3), "user": JSON})
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=REQUEST | JSON)
+def test_fuzzed_requests_never_get_a_server_error(server, body):
+    """Any JSON body: a reply or an OpenAI-style 4xx error object, never a 5xx or a traceback."""
+    r = http(server, "POST", "/v1/chat/completions", json=body)
+    assert r.status_code < 500, r.text
+    if r.status_code >= 400:
+        assert set(r.json()["error"]) == {"message", "type", "param", "code"} and "Traceback" not in r.text
