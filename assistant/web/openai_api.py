@@ -211,28 +211,34 @@ def sse_chunks(t: Turn, content: str):
 
 # ---------------------------------------------------------------- the routes
 
+def answer_and_record(index: Index, store: Store | None, answering: threading.Semaphore, question: str,
+                      history: list[dict], session: str) -> Turn:
+    """Answer (waiting for a free slot) and store the turn; a store failure costs the vote, not the answer."""
+    t0 = time.perf_counter()
+    try:
+        with answering:
+            a = assistant.ask(question, history, index=index)
+    except BadInput as e:
+        raise ApiError(400, str(e), param="messages", code="invalid_question") from None
+    latency_ms = (time.perf_counter() - t0) * 1000  # as the user waited: queueing included
+    turn_id = None
+    if store is not None:
+        try:
+            turn_id = store.record_turn(TurnRecord(
+                session=session, question=a.question, answer=a.answer, refused=a.refused,
+                citations=[c.as_json() for c in a.citations], rewritten=a.answered_question,
+                latency_ms=latency_ms, channel="api"))
+        except StoreError as e:
+            print(f"警告：对话未能保存：{e}", file=sys.stderr, flush=True)
+    return Turn(a, session, turn_id, int(time.time()))
+
+
 def make_router(index: Index, store: Store | None, dependencies=()) -> APIRouter:
     router = APIRouter(prefix="/v1", dependencies=list(dependencies))
     answering = threading.BoundedSemaphore(index.cfg.ask_concurrency)
 
     def answer_turn(question: str, history: list[dict], session: str) -> Turn:
-        t0 = time.perf_counter()
-        try:
-            with answering:
-                a = assistant.ask(question, history, index=index)
-        except BadInput as e:
-            raise ApiError(400, str(e), param="messages", code="invalid_question") from None
-        latency_ms = (time.perf_counter() - t0) * 1000  # as the user waited: queueing included
-        turn_id = None
-        if store is not None:
-            try:
-                turn_id = store.record_turn(TurnRecord(
-                    session=session, question=a.question, answer=a.answer, refused=a.refused,
-                    citations=[c.as_json() for c in a.citations], rewritten=a.answered_question,
-                    latency_ms=latency_ms, channel="api"))
-            except StoreError as e:  # the user still gets the answer; the turn cannot be rated
-                print(f"警告：对话未能保存：{e}", file=sys.stderr, flush=True)
-        return Turn(a, session, turn_id, int(time.time()))
+        return answer_and_record(index, store, answering, question, history, session)
 
     @router.get("/models")
     async def models():
