@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -284,3 +286,33 @@ def _turn_dict(r: TurnRow) -> dict:
     return {"id": r.id, "session": r.session, "channel": r.channel, "question": r.question, "rewritten": r.rewritten,
             "answer": r.answer, "refused": r.refused, "citations": json.loads(r.citations), "latency_ms": r.latency_ms,
             "created_at": r.created_at}
+
+
+class LazyStore:
+    """The store of a long-running server: opened on first use, so a database that is down when the
+    server starts (or not created yet) is retried, at most every retry_s seconds, instead of never."""
+
+    def __init__(self, url: str, retry_s: float = 5.0):
+        self.url, self.retry_s = url, retry_s
+        self._store: Store | None = None
+        self._error: StoreError | None = None
+        self._next_try = 0.0
+        self._lock = threading.Lock()
+
+    def get(self) -> Store:
+        with self._lock:
+            if self._store is None:
+                if self._error is not None and time.monotonic() < self._next_try:
+                    raise self._error
+                try:
+                    self._store = Store(self.url)
+                except StoreError as e:
+                    self._error, self._next_try = e, time.monotonic() + self.retry_s
+                    raise
+            return self._store
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None

@@ -31,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 import assistant
 from assistant import Answer, BadInput, Index
 from assistant.citations import SENTENCE
-from assistant.store import Store, StoreError, TurnRecord, check_session, new_session_id
+from assistant.store import LazyStore, StoreError, TurnRecord, check_session, new_session_id
 
 MODEL_ID = "xiaojuren"
 MAX_BODY_BYTES = 1_000_000
@@ -211,7 +211,7 @@ def sse_chunks(t: Turn, content: str):
 
 # ---------------------------------------------------------------- the routes
 
-def answer_and_record(index: Index, store: Store | None, answering: threading.Semaphore, question: str,
+def answer_and_record(index: Index, stores: LazyStore, answering: threading.Semaphore, question: str,
                       history: list[dict], session: str) -> Turn:
     """Answer (waiting for a free slot) and store the turn; a store failure costs the vote, not the answer."""
     t0 = time.perf_counter()
@@ -222,23 +222,22 @@ def answer_and_record(index: Index, store: Store | None, answering: threading.Se
         raise ApiError(400, str(e), param="messages", code="invalid_question") from None
     latency_ms = (time.perf_counter() - t0) * 1000  # as the user waited: queueing included
     turn_id = None
-    if store is not None:
-        try:
-            turn_id = store.record_turn(TurnRecord(
-                session=session, question=a.question, answer=a.answer, refused=a.refused,
-                citations=[c.as_json() for c in a.citations], rewritten=a.answered_question,
-                latency_ms=latency_ms, channel="api"))
-        except StoreError as e:
-            print(f"警告：对话未能保存：{e}", file=sys.stderr, flush=True)
+    try:
+        turn_id = stores.get().record_turn(TurnRecord(
+            session=session, question=a.question, answer=a.answer, refused=a.refused,
+            citations=[c.as_json() for c in a.citations], rewritten=a.answered_question,
+            latency_ms=latency_ms, channel="api"))
+    except StoreError as e:
+        print(f"警告：对话未能保存：{e}", file=sys.stderr, flush=True)
     return Turn(a, session, turn_id, int(time.time()))
 
 
-def make_router(index: Index, store: Store | None, dependencies=()) -> APIRouter:
+def make_router(index: Index, stores: LazyStore, dependencies=()) -> APIRouter:
     router = APIRouter(prefix="/v1", dependencies=list(dependencies))
     answering = threading.BoundedSemaphore(index.cfg.ask_concurrency)
 
     def answer_turn(question: str, history: list[dict], session: str) -> Turn:
-        return answer_and_record(index, store, answering, question, history, session)
+        return answer_and_record(index, stores, answering, question, history, session)
 
     @router.get("/models")
     async def models():
@@ -264,10 +263,8 @@ def make_router(index: Index, store: Store | None, dependencies=()) -> APIRouter
     async def feedback(request: Request):
         req = await read_json(request, FeedbackRequest)
         session = request.headers.get("x-session-id") or req.session
-        if store is None:
-            raise ApiError(503, "反馈暂时无法保存：数据库未配置。", code="store_unavailable", kind="server_error")
         try:
-            v = await run_in_threadpool(store.vote, req.turn_id, session or "", req.vote)
+            v = await run_in_threadpool(lambda: stores.get().vote(req.turn_id, session or "", req.vote))
         except StoreError as e:
             raise ApiError(STATUS.get(e.kind, 503), str(e), code=f"feedback_{e.kind}",
                            kind="server_error" if e.kind == "unavailable" else "invalid_request_error") from None

@@ -21,25 +21,18 @@ import gradio as gr  # noqa: E402
 from fastapi import Depends, FastAPI, Request  # noqa: E402
 from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.responses import JSONResponse  # noqa: E402
+from starlette.concurrency import run_in_threadpool  # noqa: E402
 
 import assistant  # noqa: E402
 from assistant import Config, Index  # noqa: E402
 from assistant.index import IndexUnavailable, load_index as load_index_read_only  # noqa: E402
-from assistant.store import Store, StoreError  # noqa: E402
+from assistant.store import LazyStore, StoreError  # noqa: E402
 
 from .app import CSS, THEME_FONTS, build_ui  # noqa: E402
 from .openai_api import ApiError, error_response, make_router  # noqa: E402
 
 WARM_UP_QUESTION = "深圳有多少家上市小巨人？"
 API_PATHS = {"/v1/chat/completions", "/v1/models", "/v1/feedback"}
-
-
-def open_store(cfg: Config) -> Store | None:
-    try:
-        return Store.open(cfg)
-    except StoreError as e:  # answers are still served; /readyz reports the database
-        print(f"警告：{e}", file=sys.stderr, flush=True)
-        return None
 
 
 def bearer_check(api_key: str | None):
@@ -71,7 +64,7 @@ def add_error_handlers(app: FastAPI) -> None:
         return error_response(500, "服务器内部错误，请稍后再试。", code="internal_error", kind="server_error")
 
 
-def add_probes(app: FastAPI, index: Index, store: Store | None) -> None:
+def add_probes(app: FastAPI, index: Index, stores: LazyStore) -> None:
     @app.get("/healthz")
     async def healthz():
         return {"status": "ok"}
@@ -80,22 +73,22 @@ def add_probes(app: FastAPI, index: Index, store: Store | None) -> None:
     async def readyz():
         checks = {"index": f"{index.manifest['chunks']} 个分块", "database": "ok"}
         try:
-            if store is None:
-                raise StoreError("数据库未能打开")
-            store.ping()
+            await run_in_threadpool(lambda: stores.get().ping())
         except StoreError as e:
             checks["database"] = str(e)
             return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
         return {"status": "ready", "checks": checks}
 
 
-def build_app(index: Index, store: Store | None) -> FastAPI:
+def build_app(index: Index, stores: LazyStore | None = None) -> FastAPI:
+    """The chat page and the API for one process; answers are served even while the database is down."""
     cfg = index.cfg
+    stores = stores or LazyStore(cfg.store_url)
     app = FastAPI(title="小巨人手册问答 API", docs_url="/v1/docs", openapi_url="/v1/openapi.json", redoc_url=None)
     add_error_handlers(app)
-    add_probes(app, index, store)
+    add_probes(app, index, stores)
     auth = Depends(bearer_check(cfg.api_key))
-    app.include_router(make_router(index, store, dependencies=[auth]))
+    app.include_router(make_router(index, stores, dependencies=[auth]))
 
     @app.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], dependencies=[auth])
     async def unknown(request: Request, rest: str):
@@ -118,4 +111,4 @@ def create_app() -> FastAPI:
     except IndexUnavailable as e:
         raise SystemExit(f"错误：worker 无法加载索引：{e}") from None
     assistant.ask(WARM_UP_QUESTION, index=index)  # jieba's dictionary and derived tables, before the first user
-    return build_app(index, open_store(cfg))
+    return build_app(index)

@@ -68,9 +68,9 @@ def serve(host: str | None = None, port: int | None = None, workers: int = 1) ->
     try:
         if workers == 1:
             from .app import load_index
-            from .server import build_app, open_store
+            from .server import build_app
 
-            app = build_app(load_index(cfg), open_store(cfg))
+            app = build_app(load_index(cfg))
             print(f"已就绪：{banner}", flush=True)
             uvicorn.run(app, host=host, port=port, **UVICORN)
             return 0

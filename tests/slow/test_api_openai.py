@@ -4,7 +4,9 @@ feedback, probes). Every answered turn and vote must be in the server's SQLite s
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 
 import httpx
 import openai
@@ -199,3 +201,29 @@ def test_fuzzed_requests_never_get_a_server_error(server, body):
     assert r.status_code < 500, r.text
     if r.status_code >= 400:
         assert set(r.json()["error"]) == {"message", "type", "param", "code"} and "Traceback" not in r.text
+
+
+def test_database_down_at_start_answers_still_served_then_stored(index, tmp_path):
+    """The database cannot be opened when the server starts: questions are answered, votes refused
+    with 503 and /readyz says why; once the database can be opened, turns are stored again."""
+    blocker = tmp_path / "db-folder"
+    blocker.write_text("not a folder")
+    with api_server(tmp_path / "srv", wait=False, ASSISTANT_DATABASE_URL=f"sqlite:///{blocker / 'db.sqlite3'}") as s:
+        for _ in range(600):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{s.url}/healthz", timeout=2).status_code == 200:
+                    break
+            assert s.proc.poll() is None, s.output()
+            time.sleep(0.3)
+        ready = httpx.get(f"{s.url}/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["database"].startswith("无法创建数据目录")
+        client = openai.OpenAI(base_url=f"{s.url}/v1", api_key="none", max_retries=0, timeout=60)
+        r = client.chat.completions.create(model="xiaojuren", messages=[{"role": "user", "content": QUESTION}])
+        assert "109" in r.choices[0].message.content and r.model_extra["xiaojuren"]["turn_id"] is None
+        vote = httpx.post(f"{s.url}/v1/feedback", json={"turn_id": "0" * 32, "vote": "up"}, headers={"X-Session-Id": "x"})
+        assert vote.status_code == 503 and vote.json()["error"]["type"] == "server_error"
+        blocker.unlink()  # the database comes back
+        s.wait_ready(30)
+        r = client.chat.completions.create(model="xiaojuren", messages=[{"role": "user", "content": QUESTION}])
+        assert r.model_extra["xiaojuren"]["turn_id"] is not None
+    assert "对话未能保存" in s.output()

@@ -12,7 +12,8 @@ from _postgres import postgres_database
 from assistant.store import Store
 
 SQLITE_ONLY = {"test_unusable_database_is_one_chinese_line", "test_default_store_is_outside_the_source_tree",
-               "test_empty_store_and_page", "test_cli_insights", "test_insights_panel_builds_and_refreshes"}
+               "test_empty_store_and_page", "test_cli_insights", "test_insights_panel_builds_and_refreshes",
+               "test_lazy_store_retries_a_database_that_was_down"}
 
 
 def _unit_tests(name: str):

@@ -154,3 +154,21 @@ def test_default_store_is_outside_the_source_tree(monkeypatch, tmp_path):
     monkeypatch.setenv("ASSISTANT_DATABASE_URL", "postgresql+psycopg://u:p@db/x")
     assert Config.from_env().store_url == "postgresql+psycopg://u:p@db/x"
     assert json.dumps(str(cfg.data_dir))
+
+
+def test_lazy_store_retries_a_database_that_was_down(tmp_path):
+    from assistant.store import LazyStore
+
+    blocker = tmp_path / "data"
+    blocker.write_text("not a folder")  # the data folder cannot be created: the store cannot open
+    lazy = LazyStore(f"sqlite:///{blocker / 'db.sqlite3'}", retry_s=3600)
+    with pytest.raises(StoreError) as first:
+        lazy.get()
+    blocker.unlink()
+    with pytest.raises(StoreError) as again:  # within the retry interval: the same error, no new attempt
+        lazy.get()
+    assert again.value is first.value
+    lazy.retry_s, lazy._next_try = 0.0, 0.0
+    assert lazy.get().record_turn(turn())
+    assert lazy.get() is lazy.get()
+    lazy.close()
