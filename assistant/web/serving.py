@@ -16,7 +16,9 @@ import sys
 from assistant.config import Config
 
 LOOPBACK = "127.0.0.1"
-UVICORN = {"log_level": "warning", "timeout_graceful_shutdown": 5}
+# Keep-alive longer than a proxy's (nginx: keepalive_timeout 30s in deploy/nginx-xiaojuren.conf), so the
+# proxy, not the server, closes idle connections and never sends a request on one closing under it.
+UVICORN = {"log_level": "warning", "timeout_graceful_shutdown": 5, "timeout_keep_alive": 65}
 
 
 def choose_host(cfg: Config, host: str | None) -> str:

@@ -190,7 +190,9 @@ def test_two_servers_behind_nginx_one_killed(index, tmp_path):
               "turns_acknowledged": len(run.turns), "turns_lost": len(set(run.turns) - stored_turns)}
     (tmp_path / "load-report.json").write_text(json.dumps(report, indent=1), "utf-8")
     print("\nnginx load test:", json.dumps(report, ensure_ascii=False))
-    assert run.errors == [], run.errors[:5]
+    nginx_errors = [l for l in (tmp_path / "nginx" / "error.log").read_text("utf-8").splitlines()
+                    if "(111: Connection refused)" not in l]  # refused: the killed server, passed on
+    assert run.errors == [], (run.errors[:5], nginx_errors[:10])
     assert served_by_b > 0 and KILL_AFTER <= killed_at < 3 * SESSIONS
     assert report["chat_requests"] == 3 * SESSIONS and report["votes_acknowledged"] == SESSIONS
     assert report["votes_lost"] == 0 and report["turns_lost"] == 0
