@@ -1,4 +1,4 @@
-"""Command line: `assistant build | search | ask | chat | eval | bench | serve`.
+"""Command line: `assistant build | search | ask | chat | eval | bench | tune | train | serve | insights`.
 
 With --json, stdout carries exactly one JSON document; progress and logs go to stderr.
 Bad input gets a one-line Chinese message on stderr and exit status 2, never a traceback.
@@ -176,9 +176,15 @@ def cmd_train(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from .web.app import main as ui_main
+    from .web.serving import serve
 
-    return ui_main(host=args.host, port=args.port) or 0
+    return serve(host=args.host, port=args.port, workers=args.workers)
+
+
+def cmd_insights(args) -> int:
+    from .insights import main as insights_main
+
+    return insights_main(args)
 
 
 class ChineseArgumentParser(argparse.ArgumentParser):
@@ -235,16 +241,24 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--sweep-composition", action="store_true",
                     help="只比较回答组织方式的设置（train 划分上的准确率），不训练")
     tr.set_defaults(func=cmd_train)
-    sv = sub.add_parser("serve", help="启动网页聊天界面")
-    sv.add_argument("--host", default="127.0.0.1")
+    sv = sub.add_parser("serve", help="启动网页聊天界面和 OpenAI 兼容接口（/v1）")
+    sv.add_argument("--host", default=None, help="默认 127.0.0.1；设置了 ASSISTANT_API_KEY 时默认 0.0.0.0")
     sv.add_argument("--port", type=int, default=None, help="默认取 ASSISTANT_PORT 或 7860")
+    sv.add_argument("--workers", type=int, default=1, help="worker 进程数（每个都只读加载索引）")
     sv.set_defaults(func=cmd_serve)
+    ins = sub.add_parser("insights", help="用户提问洞察：最常问、拒答率、最常被拒答、👎 的回答（含图表）")
+    ins.add_argument("--out", default=None, help="输出目录（默认数据目录下的 insights/）")
+    ins.add_argument("--days", type=int, default=None, help="只看最近 N 天")
+    ins.add_argument("--limit", type=int, default=20, help="每个列表最多几条")
+    ins.add_argument("--json", action="store_true")
+    ins.set_defaults(func=cmd_insights)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     from .answer import BadInput
     from .index import IndexUnavailable
+    from .store import StoreError
 
     args = parser().parse_args(argv)
     try:
@@ -253,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         return _err(str(e))
     except IndexUnavailable as e:
         return _err(str(e), 1)
+    except StoreError as e:
+        return _err(str(e), 2 if e.kind == "invalid" else 1)
     except KeyboardInterrupt:
         return _err("已中断。", 130)
 

@@ -58,6 +58,15 @@ class Config:
     cache_dir: Path = Path.home() / ".cache" / "xiaojuren"
     # False: a build embeds every text and neither reads nor writes the cache (`build --no-cache`).
     embed_cache: bool = True
+    # Runtime data (the SQLite conversation store) lives outside the source tree.
+    data_dir: Path = Path.home() / ".local" / "share" / "xiaojuren"
+    # SQLAlchemy URL; None = SQLite file in data_dir. PostgreSQL: postgresql+psycopg://user:pw@host/db
+    database_url: str | None = None
+    # Questions one server process answers at once (the rest wait): answering is CPU-bound, and more
+    # threads than cores only add OpenMP contention. The chat page's queue uses the same limit.
+    ask_concurrency: int = 4
+    # Bearer token for the OpenAI-compatible API; None = no auth (the server then stays on loopback).
+    api_key: str | None = None
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
@@ -72,9 +81,17 @@ class Config:
             "llm_api_key": env.get("ASSISTANT_LLM_API_KEY") or None,
             "feedback_path": Path(env["ASSISTANT_FEEDBACK_PATH"]) if env.get("ASSISTANT_FEEDBACK_PATH") else cls.feedback_path,
             "cache_dir": _cache_dir(env),
+            "data_dir": _data_dir(env),
+            "database_url": env.get("ASSISTANT_DATABASE_URL") or None,
+            "api_key": env.get("ASSISTANT_API_KEY") or None,
         }
         values.update(overrides)
         return cls(**values)
+
+    @property
+    def store_url(self) -> str:
+        """Where conversations and votes are kept: the configured database, else a SQLite file."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'assistant.sqlite3'}"
 
     def with_(self, **changes) -> "Config":
         return replace(self, **changes)
@@ -86,3 +103,10 @@ def _cache_dir(env) -> Path:
     if env.get("XDG_CACHE_HOME"):
         return Path(env["XDG_CACHE_HOME"]).expanduser() / "xiaojuren"
     return Config.cache_dir
+def _data_dir(env) -> Path:
+    """ASSISTANT_DATA_DIR, else $XDG_DATA_HOME/xiaojuren, else ~/.local/share/xiaojuren."""
+    if env.get("ASSISTANT_DATA_DIR"):
+        return Path(env["ASSISTANT_DATA_DIR"])
+    if env.get("XDG_DATA_HOME"):
+        return Path(env["XDG_DATA_HOME"]) / "xiaojuren"
+    return Config.data_dir
