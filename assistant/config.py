@@ -37,6 +37,12 @@ class Config:
     llm_api_key: str | None = None
     llm_timeout_s: float = 30.0
     feedback_path: Path = ROOT / "feedback" / "feedback.jsonl"
+    # Runtime data (the SQLite conversation store) lives outside the source tree.
+    data_dir: Path = Path.home() / ".local" / "share" / "xiaojuren"
+    # SQLAlchemy URL; None = SQLite file in data_dir. PostgreSQL: postgresql+psycopg://user:pw@host/db
+    database_url: str | None = None
+    # Bearer token for the OpenAI-compatible API; None = no auth (the server then stays on loopback).
+    api_key: str | None = None
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
@@ -50,9 +56,26 @@ class Config:
             "llm_model": env.get("ASSISTANT_LLM_MODEL") or None,
             "llm_api_key": env.get("ASSISTANT_LLM_API_KEY") or None,
             "feedback_path": Path(env["ASSISTANT_FEEDBACK_PATH"]) if env.get("ASSISTANT_FEEDBACK_PATH") else cls.feedback_path,
+            "data_dir": _data_dir(env),
+            "database_url": env.get("ASSISTANT_DATABASE_URL") or None,
+            "api_key": env.get("ASSISTANT_API_KEY") or None,
         }
         values.update(overrides)
         return cls(**values)
 
+    @property
+    def store_url(self) -> str:
+        """Where conversations and votes are kept: the configured database, else a SQLite file."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'assistant.sqlite3'}"
+
     def with_(self, **changes) -> "Config":
         return replace(self, **changes)
+
+
+def _data_dir(env) -> Path:
+    """ASSISTANT_DATA_DIR, else $XDG_DATA_HOME/xiaojuren, else ~/.local/share/xiaojuren."""
+    if env.get("ASSISTANT_DATA_DIR"):
+        return Path(env["ASSISTANT_DATA_DIR"])
+    if env.get("XDG_DATA_HOME"):
+        return Path(env["XDG_DATA_HOME"]) / "xiaojuren"
+    return Config.data_dir
