@@ -43,6 +43,17 @@ class Config:
     database_url: str | None = None
     # Bearer token for the OpenAI-compatible API; None = no auth (the server then stays on loopback).
     api_key: str | None = None
+    # The web chat's bounds (issue 14): every request costs a bounded amount, no client starves others.
+    history_turns: int = 10  # earlier question/answer pairs a follow-up may see (oldest dropped)
+    history_chars: int = 8000
+    max_request_bytes: int = 64 * 1024  # larger request bodies are refused with HTTP 413
+    session_questions_per_minute: float = 20.0
+    session_burst: int = 6
+    address_questions_per_minute: float = 600.0  # generous: a reverse proxy puts many users on one address
+    address_burst: int = 120
+    answer_workers: int = 2  # answers computed at once (2 cores)
+    answer_queue: int = 16  # answers waiting for a worker; beyond that "busy, retry"
+    answer_wait_s: float = 20.0
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
