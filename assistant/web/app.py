@@ -149,7 +149,10 @@ def mount_chat(app, index: Index, path: str = "/"):
 def guarded(asgi_app, demo: gr.Blocks, cfg: Config) -> RequestGuard:
     """The request limits in front of an app serving `demo` (see guard.py)."""
     queue = demo._queue  # Gradio's own bookkeeping: which sessions have events pending
-    return RequestGuard(asgi_app, cfg.max_request_bytes, event_ids=lambda: set(demo.fns),
+    events = {i: len(f.inputs) for i, f in demo.fns.items()}
+    api = {f.api_name: (sum(not isinstance(b, gr.State) for b in f.inputs), len(f.inputs))
+           for f in demo.fns.values() if f.api_visibility == "public" and f.api_name}
+    return RequestGuard(asgi_app, cfg.max_request_bytes, event_inputs=lambda: events, api_inputs=lambda: api,
                         has_pending=lambda s: s in queue.pending_messages_per_session)
 
 

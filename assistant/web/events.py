@@ -20,6 +20,10 @@ from .render import EMPTY_SOURCES, LOOKING_UP
 from .session import Session
 
 FOREIGN = "会话已失效：请刷新页面后再提问。"
+# Runs in the browser at the moment of the click or Enter, before any round trip: the box and the
+# buttons are disabled at once, so a second Enter or click cannot slip in before `lock` answers.
+LOCK_JS = ("(q) => { document.querySelectorAll('#question textarea, #ask, #clear, #examples button')"
+           ".forEach((e) => { e.disabled = true; }); return [q]; }")
 PRIVATE = dict(api_visibility="private")
 
 
@@ -95,7 +99,7 @@ def wire_events(ui: dict, chat: Chat) -> None:
 
     for trigger, source in [(ui["question"].submit, ui["question"]), (ui["ask"].click, ui["question"])] + [
             (b.click, b) for b in ui["examples"]]:
-        (trigger(lock, [source], [ui["asked"], *lockable], queue=False, **PRIVATE)
+        (trigger(lock, [source], [ui["asked"], *lockable], queue=False, js=LOCK_JS, **PRIVATE)
          .then(respond, [ui["asked"], ui["section"], ui["raw_only"], ui["session"]], page_outputs, **PRIVATE,
                concurrency_limit=chat.limits.capacity, concurrency_id="answer")
          .then(unlock, [ui["question"], ui["asked"]], lockable, queue=False, **PRIVATE))
@@ -145,9 +149,12 @@ def _wire_panel(ui: dict, chat: Chat, page_outputs: list) -> None:
     ui["vote_down"].click(voter("down"), [ui["session"]], vote_outputs, **PRIVATE)
 
     @guarded(lambda: (gr.skip(), gr.skip(), gr.skip(), gr.skip()))
-    def on_select(session, data: gr.SelectData, request: gr.Request):
+    def on_select(session, data: gr.EventData, request: gr.Request):
+        # gr.EventData, not gr.SelectData: the latter is built by Gradio before this handler runs
+        # and fails on crafted event data; the raw dict is checked here
         s = own_session(session, request)
-        index = getattr(data, "index", None)
+        raw = getattr(data, "_data", None)
+        index = raw.get("index") if isinstance(raw, dict) else None
         index = index[0] if isinstance(index, (list, tuple)) and index else index
         if s is None or not isinstance(index, int) or isinstance(index, bool) or not 0 <= index // 2 < len(s.turns):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()

@@ -3,19 +3,22 @@ refused before it costs anything, with a short Chinese reason and one bounded lo
 
 - request bodies over `max_bytes` (HTTP 413), read at most once and bounded in memory;
 - uploads (the app has no upload field: HTTP 403);
-- event calls naming an event that does not exist, or that is not JSON (HTTP 422, not a 500);
+- event calls naming an event that does not exist, with the wrong number of inputs, or that are not
+  JSON (HTTP 422, not a 500);
 - queue streams for a session that has no pending event (HTTP 404, not a traceback per request).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from .limits import log_rejected
 
 BODY_METHODS = (b"POST", b"PUT", b"PATCH")
 EVENT_ROUTES = ("/queue/join", "/run/predict", "/api/predict")
+NAMED_ROUTE = re.compile(r"/(?:call|run|api)/([^/]+)/?$")  # POST /gradio_api/call/<api_name> {"data": [...]}
 
 
 def _reply(status: int, message: str):
@@ -30,9 +33,12 @@ def _reply(status: int, message: str):
 
 
 class RequestGuard:
-    def __init__(self, app, max_bytes: int, event_ids: Callable[[], set[int]],
-                 has_pending: Callable[[str], bool] | None = None):
-        self.app, self.max_bytes, self.event_ids, self.has_pending = app, max_bytes, event_ids, has_pending
+    def __init__(self, app, max_bytes: int, event_inputs: Callable[[], dict[int, int]],
+                 api_inputs: Callable[[], dict[str, tuple[int, int]]], has_pending: Callable[[str], bool] | None = None):
+        """event_inputs() -> {fn_index: number of inputs} of every event; api_inputs() -> {api name:
+        (inputs without session state, all inputs)} of the public API endpoints only."""
+        self.app, self.max_bytes, self.has_pending = app, max_bytes, has_pending
+        self.event_inputs, self.api_inputs = event_inputs, api_inputs
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -79,18 +85,31 @@ class RequestGuard:
                 return b"".join(chunks), None
 
     def _refuse_event(self, path: str, body: bytes):
-        if not path.endswith(EVENT_ROUTES):
+        named = NAMED_ROUTE.search(path) if not path.endswith(EVENT_ROUTES) else None
+        if named is None and not path.endswith(EVENT_ROUTES):
             return None
         try:
             payload = json.loads(body)
         except ValueError:
             return 422, "请求格式无效。", "not json"
+        if named is not None:
+            return self._refuse_named(named.group(1), payload)
         fn = payload.get("fn_index") if isinstance(payload, dict) else None
-        if not isinstance(fn, int) or isinstance(fn, bool) or fn not in self.event_ids():
+        inputs = self.event_inputs()
+        if not isinstance(fn, int) or isinstance(fn, bool) or fn not in inputs:
             return 422, "没有这个接口。", f"fn_index {str(fn)[:20]}"
         data = payload.get("data")
-        if not isinstance(data, list):
-            return 422, "请求格式无效。", "data not a list"
+        if not isinstance(data, list) or len(data) != inputs[fn] or not isinstance(payload.get("event_data"), (dict, type(None))):
+            return 422, "请求格式无效。", "data or event_data"
+        return None
+
+    def _refuse_named(self, name: str, payload):
+        counts = self.api_inputs().get(name)
+        if counts is None:  # internal events are the page's own: not callable by name
+            return 404, "没有这个接口。", f"api {name[:40]}"
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(data, list) or len(data) not in counts:
+            return 422, "请求格式无效。", f"api {name[:40]} data"
         return None
 
 
