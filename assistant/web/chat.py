@@ -8,6 +8,7 @@ server or a failing store become one Chinese line in the chat or the status line
 from __future__ import annotations
 
 import html
+import re
 import threading
 import time
 import traceback
@@ -34,6 +35,16 @@ FAILED = "抱歉，处理这个问题时出错了，请稍后再试。"
 BAD_SECTION = "检索范围无效：请从列表中选择。"
 BAD_MODE = "“只看原文”的取值无效。"
 VOTED = {"up": "已记录：有用。可以随时改选。", "down": "已记录：没用，我们会改进这类问题。可以随时改选。"}
+
+
+def user_message(e: StoreError) -> str:
+    """The store's reason when it is plain Chinese; system text (English errno strings, SQL) stays
+    in the log and the user gets a Chinese line."""
+    text = str(e)
+    if re.search(r"[A-Za-z]{3,}", text):
+        log_rejected("store", text)
+        return "数据暂时无法保存，请稍后再试。"
+    return text
 
 
 def stream_cuts(text: str) -> list[int]:
@@ -184,6 +195,6 @@ class Chat:
                 raise StoreError("暂时无法保存回答，请稍后再试。")
             self.store().vote(turn.id, session.id, vote)
         except StoreError as e:
-            return f"反馈保存失败：{e}"
+            return f"反馈保存失败：{user_message(e)}"
         turn.vote = vote
         return VOTED[vote]

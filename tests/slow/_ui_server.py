@@ -94,13 +94,14 @@ def running_server(workdir: Path, timeout_s: float = 240.0, **env: str):
     port = free_port()
     server_env = dict(os.environ, ASSISTANT_PORT=str(port), ASSISTANT_DATA_DIR=str(workdir / "data"),
                       UI_TEST_NET_LOG=str(workdir / "blocked-network.log"), UI_TEST_ROOT=str(ROOT),
-                      HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1", **env)
+                      HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    server_env.update(env)
     log = workdir / "server.log"
     t0 = time.perf_counter()
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-c", NET_GUARD], cwd=ROOT, env=server_env, stdout=out, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}/", proc, log, workdir / "blocked-network.log",
-                    workdir / "data", 0.0)
+                    Path(server_env["ASSISTANT_DATA_DIR"]), 0.0)
     try:
         while True:
             if proc.poll() is not None:
