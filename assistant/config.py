@@ -48,7 +48,7 @@ class Config:
     history_chars: int = 8000
     max_request_bytes: int = 64 * 1024  # larger request bodies are refused with HTTP 413
     session_questions_per_minute: float = 20.0
-    session_burst: int = 6
+    session_burst: int = 10  # a 2,000-character question costs ~8 (see web/limits.py request_cost)
     address_questions_per_minute: float = 600.0  # generous: a reverse proxy puts many users on one address
     address_burst: int = 120
     answer_workers: int = 2  # answers computed at once (2 cores)

@@ -20,7 +20,7 @@ from assistant.citations import SENTENCE
 from assistant.retrieval import search
 from assistant.store import Store, StoreError, TurnRecord
 
-from .limits import Busy, Limits, RateLimiter, bounded_history, log_rejected
+from .limits import HEAVY_CHARS, Busy, Limits, RateLimiter, bounded_history, log_rejected
 from .render import (EMPTY_SOURCES, LOOKING_UP, RELATED_LABEL, anchor_map, chat_markdown, citations_html,
                      literal_markdown, passage_list, passages_html, source_entries)
 from .session import Session, Turn, rejected_excerpt
@@ -81,7 +81,7 @@ class Chat:
             if turn.mode == "error":
                 return
             try:
-                with self.limits.slots:
+                with self.limits.slots.take(heavy=len(turn.question) > HEAVY_CHARS):
                     self._answer(session, turn, req)
             except Busy as e:
                 turn.mode, turn.answer, turn.shown = "error", str(e), f"⚠️ {html.escape(str(e))}"
@@ -103,7 +103,7 @@ class Chat:
                 log_rejected("raw_only", type(req.raw_only).__name__)
                 raise BadInput(BAD_MODE)
             q = assistant.check_question(req.question)
-            self.limits.admit(session.id, session.address)
+            self.limits.admit(session.id, session.address, q)
         except (BadInput, Busy) as e:
             excerpt, chars = rejected_excerpt(req.question)
             return Turn(excerpt, "error", chars=chars, answer=str(e), shown=f"⚠️ {html.escape(str(e))}")

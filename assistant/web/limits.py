@@ -37,7 +37,7 @@ class RateLimiter:
         self._buckets: OrderedDict[str, Bucket] = OrderedDict()
         self._lock = threading.Lock()
 
-    def allow(self, key: str) -> bool:
+    def allow(self, key: str, cost: float = 1.0) -> bool:
         now = time.monotonic()
         with self._lock:
             b = self._buckets.pop(key, None) or Bucket(float(self.burst), now)
@@ -46,38 +46,67 @@ class RateLimiter:
             self._buckets[key] = b
             while len(self._buckets) > TRACKED_KEYS:
                 self._buckets.popitem(last=False)
-            if b.tokens < 1:
+            if b.tokens < cost:
                 return False
-            b.tokens -= 1
+            b.tokens -= cost
             return True
 
 
 class AnswerSlots:
     """At most `workers` answers computed at once and at most `waiting` more in line; anyone beyond
-    that is told at once to retry, instead of everyone's latency growing without limit."""
+    that is told at once to retry, instead of everyone's latency growing without limit. Heavy
+    (long) questions get at most workers - 1 of the workers: ordinary questions always find one."""
 
     def __init__(self, workers: int, waiting: int, wait_s: float):
         self._sem = threading.Semaphore(workers)
+        self._heavy = threading.Semaphore(max(1, workers - 1))
         self.capacity = workers + waiting
         self._wait_s = wait_s
         self._inside = 0
         self._lock = threading.Lock()
 
-    def __enter__(self):
+    def take(self, heavy: bool = False) -> "Slot":
         with self._lock:
             if self._inside >= self.capacity:
                 raise Busy(BUSY)
             self._inside += 1
-        if not self._sem.acquire(timeout=self._wait_s):
-            with self._lock:
-                self._inside -= 1
+        deadline = time.monotonic() + self._wait_s
+        got_heavy = heavy and self._heavy.acquire(timeout=self._wait_s)
+        if (heavy and not got_heavy) or not self._sem.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            if got_heavy:
+                self._heavy.release()
+            self._leave()
             raise Busy(BUSY)
+        return Slot(self, got_heavy)
+
+    def __enter__(self):
+        self._held = self.take()
         return self
 
     def __exit__(self, *exc):
-        self._sem.release()
+        self._held.release()
+
+    def _leave(self):
         with self._lock:
             self._inside -= 1
+
+
+@dataclass
+class Slot:
+    slots: AnswerSlots
+    heavy: bool
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+    def release(self):
+        self.slots._sem.release()
+        if self.heavy:
+            self.slots._heavy.release()
+        self.slots._leave()
 
 
 class Busy(Exception):
@@ -105,14 +134,24 @@ class Limits:
         """Answer requests let in at once: the workers, their queue, and room to say "busy"."""
         return self.slots.capacity + 2
 
-    def admit(self, session: str, address: str) -> None:
-        """Raise Busy when this session or this address asks faster than its share."""
-        if not self.sessions.allow(f"s:{session}"):
+    def admit(self, session: str, address: str, question: str = "") -> None:
+        """Raise Busy when this session or this address asks faster than its share; a long question
+        costs more of the share (its work grows with its length)."""
+        cost = request_cost(question)
+        if not self.sessions.allow(f"s:{session}", cost):
             log_rejected("session rate", session[:16])
             raise Busy(TOO_FAST)
-        if not self.addresses.allow(f"a:{address}"):
+        if not self.addresses.allow(f"a:{address}", cost):
             log_rejected("address rate", address)
             raise Busy(TOO_FAST)
+
+
+HEAVY_CHARS = 200  # a question longer than this is "heavy": it costs more and uses the heavy lane
+
+
+def request_cost(question: str) -> float:
+    """Rate-limit tokens for a question: 1, plus 1 per 250 characters beyond the first 200."""
+    return 1.0 + max(0, len(question) - HEAVY_CHARS) / 250
 
 
 def bounded_history(history: list[dict], turns: int, chars: int) -> tuple[list[dict], int]:
