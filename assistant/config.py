@@ -36,7 +36,6 @@ class Config:
     llm_model: str | None = None
     llm_api_key: str | None = None
     llm_timeout_s: float = 30.0
-    feedback_path: Path = ROOT / "feedback" / "feedback.jsonl"
     # Runtime data (the SQLite conversation store) lives outside the source tree.
     data_dir: Path = Path.home() / ".local" / "share" / "xiaojuren"
     # SQLAlchemy URL; None = SQLite file in data_dir. PostgreSQL: postgresql+psycopg://user:pw@host/db
@@ -66,7 +65,6 @@ class Config:
             "llm_base_url": env.get("ASSISTANT_LLM_BASE_URL") or None,
             "llm_model": env.get("ASSISTANT_LLM_MODEL") or None,
             "llm_api_key": env.get("ASSISTANT_LLM_API_KEY") or None,
-            "feedback_path": Path(env["ASSISTANT_FEEDBACK_PATH"]) if env.get("ASSISTANT_FEEDBACK_PATH") else cls.feedback_path,
             "data_dir": _data_dir(env),
             "database_url": env.get("ASSISTANT_DATABASE_URL") or None,
             "api_key": env.get("ASSISTANT_API_KEY") or None,
