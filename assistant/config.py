@@ -52,7 +52,6 @@ class Config:
     llm_model: str | None = None
     llm_api_key: str | None = None
     llm_timeout_s: float = 30.0
-    feedback_path: Path = ROOT / "feedback" / "feedback.jsonl"
     # Vectors of texts the shipped embedding cache lacks (new corpus documents): outside the source
     # tree. from_env: ASSISTANT_CACHE_DIR, else $XDG_CACHE_HOME/xiaojuren.
     cache_dir: Path = Path.home() / ".cache" / "xiaojuren"
@@ -67,6 +66,17 @@ class Config:
     ask_concurrency: int = 4
     # Bearer token for the OpenAI-compatible API; None = no auth (the server then stays on loopback).
     api_key: str | None = None
+    # The web chat's bounds (issue 14): every request costs a bounded amount, no client starves others.
+    history_turns: int = 10  # earlier question/answer pairs a follow-up may see (oldest dropped)
+    history_chars: int = 8000
+    max_request_bytes: int = 64 * 1024  # larger request bodies are refused with HTTP 413
+    session_questions_per_minute: float = 20.0
+    session_burst: int = 10  # a 2,000-character question costs ~8 (see web/limits.py request_cost)
+    address_questions_per_minute: float = 600.0  # generous: a reverse proxy puts many users on one address
+    address_burst: int = 120
+    answer_workers: int = 2  # answers computed at once (2 cores)
+    answer_queue: int = 16  # answers waiting for a worker; beyond that "busy, retry"
+    answer_wait_s: float = 20.0
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
@@ -79,7 +89,6 @@ class Config:
             "llm_base_url": env.get("ASSISTANT_LLM_BASE_URL") or None,
             "llm_model": env.get("ASSISTANT_LLM_MODEL") or None,
             "llm_api_key": env.get("ASSISTANT_LLM_API_KEY") or None,
-            "feedback_path": Path(env["ASSISTANT_FEEDBACK_PATH"]) if env.get("ASSISTANT_FEEDBACK_PATH") else cls.feedback_path,
             "cache_dir": _cache_dir(env),
             "data_dir": _data_dir(env),
             "database_url": env.get("ASSISTANT_DATABASE_URL") or None,

@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 
 from ..chunking import Unit
 from ..citations import Citation, verify
-from ..config import REFUSAL, Config
+from ..config import MAX_QUESTION_CHARS, REFUSAL, Config
 from ..index import Index
 from ..ingest.profiles import asks_business, lookup_milestones
 from ..retrieval import Filters, Hit, HybridRetriever
 from . import confidence
 from .compose import AnswerSettings, compose, pick_units
 from .evidence import Candidate, candidates
-from .followup import resolve_part, rewrite_followup, split_comparison, split_two_part
+from .followup import MAX_PARTS, resolve_part, rewrite_followup, split_comparison, split_two_part
 from .frame import TASK_REQUEST, Frame, frame, off_topic
 from .input import check_question
 
@@ -175,7 +175,10 @@ def ask(question, index: Index, history: list | None = None, filters: Filters | 
     filters = filters or Filters()
     timings: dict[str, float] = {}
     rewritten = rewrite_followup(q, history or [], index)
+    if rewritten and len(rewritten) > MAX_QUESTION_CHARS:
+        rewritten = None  # the length cap holds after a rewrite too: a huge earlier question is not reused
     subs, two_part = sub_questions(rewritten or q, index)
+    subs = subs[:MAX_PARTS]  # a question of 100 "？"-separated parts would cost 100 retrievals
     chosen: list[Unit] = []
     related: list[Hit] = []
     notes: list[str] = []

@@ -38,6 +38,9 @@ def split_comparison(question: str, index: Index) -> list[str]:
     return [base.replace("{X}", m) for m in dict.fromkeys(members)]
 
 
+MAX_PARTS = 4  # sub-questions answered per question (comparisons, two-part questions)
+
+
 def split_two_part(question: str) -> list[str]:
     parts = [p for p in re.split(r"[？?；;]\s*", question) if len(p.strip()) >= 4]
     return parts if len(parts) >= 2 else [question]

@@ -377,7 +377,26 @@ def run(args) -> dict:
         }
         if scale:
             result["scale"] = scale_study(cfg, scale, qa, base, tmp)
+    result["overload"] = bench_overload(index)
     return result
+
+
+def bench_overload(index) -> dict:
+    """Worst-case cost per request, and p50/p95 of normal questions while 8 clients send worst-case
+    ones (issue 14): see devtools/overload.py."""
+    from .overload import mixed_load, worst_case_cost
+
+    log("worst-case requests …")
+    worst = worst_case_cost(index)
+    log(f"最坏情况单次请求：{worst['max_ms']} 毫秒 {worst}")
+    mixed = {}
+    for rotate in (False, True):
+        log(f"mixed load: 8 clients sending worst-case questions ({'new session each' if rotate else 'one session each'}) …")
+        m = mixed_load(index, rotate_sessions=rotate)
+        mixed["rotating" if rotate else "per_session"] = m
+        log(f"混合负载（{'攻击者每次换会话' if rotate else '攻击者各一个会话'}）：正常问题 p50 {m['normal_p50_ms']} 毫秒，"
+            f"p95 {m['normal_p95_ms']} 毫秒，被拒 {m['normal_turned_away']}/{m['normal_questions']}；{m}")
+    return {"worst_case_ms": worst, "mixed_load": mixed}
 
 
 def report(r: dict) -> str:

@@ -60,11 +60,22 @@ class Server:
     proc: subprocess.Popen
     log: Path  # the server's stdout and stderr
     net_log: Path  # one line per blocked non-loopback connection attempt
-    feedback: Path
+    data_dir: Path  # runtime data (the SQLite store of turns and votes)
     ready_s: float
 
     def output(self) -> str:
         return self.log.read_text("utf-8", errors="replace")
+
+    def votes(self) -> list[dict]:
+        """The votes in the server's store, oldest first (read through the store's own API)."""
+        from assistant.store import Store
+
+        store = Store(f"sqlite:///{self.data_dir / 'assistant.sqlite3'}")
+        try:
+            return [{"turn": v.turn_id, "session": v.session, "vote": v.vote, "changes": v.changes,
+                     "question": (store.turn(v.turn_id) or {}).get("question")} for v in store.votes()]
+        finally:
+            store.close()
 
     def blocked(self) -> list[str]:
         return self.net_log.read_text("utf-8").splitlines() if self.net_log.exists() else []
@@ -81,15 +92,16 @@ def running_server(workdir: Path, timeout_s: float = 240.0, **env: str):
     """Start ui.py (the index must already be built, or this waits for the build) and stop it after."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    server_env = dict(os.environ, ASSISTANT_PORT=str(port), ASSISTANT_FEEDBACK_PATH=str(workdir / "feedback" / "feedback.jsonl"),
+    server_env = dict(os.environ, ASSISTANT_PORT=str(port), ASSISTANT_DATA_DIR=str(workdir / "data"),
                       UI_TEST_NET_LOG=str(workdir / "blocked-network.log"), UI_TEST_ROOT=str(ROOT),
-                      HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1", **env)
+                      HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    server_env.update(env)
     log = workdir / "server.log"
     t0 = time.perf_counter()
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-c", NET_GUARD], cwd=ROOT, env=server_env, stdout=out, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}/", proc, log, workdir / "blocked-network.log",
-                    Path(server_env["ASSISTANT_FEEDBACK_PATH"]), 0.0)
+                    Path(server_env["ASSISTANT_DATA_DIR"]), 0.0)
     try:
         while True:
             if proc.poll() is not None:

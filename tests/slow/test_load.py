@@ -1,12 +1,13 @@
 """Load: 20 concurrent chat sessions x 5 questions against one real ui.py server on loopback.
 
 Every concurrent answer must equal the single-user answer to the same question (same text,
-same sources), with no errors; the 20 feedback votes sent at the end all land in the file. The p95 latency is printed, not asserted: it depends on the machine.
+same sources), with no errors; the 20 feedback votes sent at the end all land in the store. A
+"busy, retry" answer (the bounded answer queue) is retried after a pause, as a client should; the
+retries and the p95 latency are printed, not asserted: they depend on the machine.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import time
@@ -28,6 +29,8 @@ QUESTIONS = [
     "广州有多少家上市小巨人？",
 ]
 CALL_TIMEOUT_S = 120  # per request: the test is bounded even if the server hangs
+BUSY = "服务器繁忙"
+RETRIES: list[str] = []
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +43,13 @@ def ask(client: Client, question: str) -> tuple[tuple[str, str], float]:
     """-> ((the answer as shown in the chat, the sources panel), seconds for the question), in a fresh conversation."""
     client.predict(api_name="/clear")
     t0 = time.perf_counter()
-    _, chat, sources = client.submit(question, "全部", False, api_name="/ask").result(timeout=CALL_TIMEOUT_S)
+    for _ in range(20):
+        chat, sources = client.submit(question, "全部", False, api_name="/ask").result(timeout=CALL_TIMEOUT_S)
+        if BUSY not in str(chat[-1]["content"]):
+            break
+        RETRIES.append(question)
+        client.predict(api_name="/clear")
+        time.sleep(1.0)
     seconds = time.perf_counter() - t0
     assert len(chat) == 2, chat
     return (str(chat[-1]["content"]), sources), seconds
@@ -57,7 +66,7 @@ def session(url: str, offset: int) -> list[tuple[str, tuple[str, str] | None, fl
         except Exception as e:  # reported below with the others, not raised from a worker thread
             out.append((q, None, 0.0, f"{type(e).__name__}: {e}"))
     try:  # and everyone rates their last answer at about the same time
-        status = client.submit(-1, "up", api_name="/feedback").result(timeout=CALL_TIMEOUT_S)
+        status = client.submit("", "up", api_name="/feedback").result(timeout=CALL_TIMEOUT_S)
         out.append(("feedback", None, 0.0, None if "已记录" in status else status))
     except Exception as e:
         out.append(("feedback", None, 0.0, f"{type(e).__name__}: {e}"))
@@ -82,8 +91,8 @@ def test_concurrent_sessions_get_the_single_user_answers(server, capsys):
     feedback = [r for r in results if r[0] == "feedback"]
     results = [r for r in results if r[0] != "feedback"]
     assert len(results) == SESSIONS * len(QUESTIONS) and len(feedback) == SESSIONS
-    records = [json.loads(line) for line in server.feedback.read_text("utf-8").splitlines()]
-    assert len(records) == SESSIONS and {r["question"] for r in records} <= set(QUESTIONS)
+    votes = server.votes()
+    assert len(votes) == SESSIONS and {v["question"] for v in votes} <= set(QUESTIONS)
     differing = [q for q, got, _, _ in results if got != single[q]]
     assert differing == [], f"{len(differing)} answers differ from the single-user answer, e.g. {differing[:3]}"
     assert server.blocked() == []
@@ -93,4 +102,5 @@ def test_concurrent_sessions_get_the_single_user_answers(server, capsys):
     with capsys.disabled():
         print(f"\n[load] {SESSIONS} sessions x {len(QUESTIONS)} questions = {len(results)} requests in {wall:.1f} s "
               f"({len(results) / wall:.1f}/s); latency per question p50 {statistics.median(latencies):.2f} s, "
-              f"p95 {p95:.2f} s, max {latencies[-1]:.2f} s; single user mean {statistics.mean(single_s):.2f} s")
+              f"p95 {p95:.2f} s, max {latencies[-1]:.2f} s; single user mean {statistics.mean(single_s):.2f} s; "
+              f"{len(RETRIES)} busy answers retried")
