@@ -16,13 +16,27 @@ import threading
 # server workers that turned a 20 ms query embedding into 1.7 s. Must be set before libgomp loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .answer import Answer, BadInput, ask as _ask, check_question
-from .citations import Citation
-from .config import REFUSAL, Config
-from .index import Index, open_index
-from .retrieval import Filters, Hit, search as _search
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .answer import Answer
+    from .config import Config
+    from .index import Index
+    from .retrieval import Filters, Hit
 
 __all__ = ["Answer", "BadInput", "Citation", "Config", "Filters", "Hit", "Index", "REFUSAL", "ask", "get_index", "search"]
+
+# The public names load their modules on first use (PEP 562): importing assistant.config or
+# assistant.text does not pull in llama-index, FAISS and the answerer, so the unit tier stays fast.
+_LAZY = {"Answer": ".answer", "BadInput": ".answer", "check_question": ".answer", "Citation": ".citations",
+         "REFUSAL": ".config", "Config": ".config", "Index": ".index", "Filters": ".retrieval", "Hit": ".retrieval"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _lock = threading.Lock()
 _indexes: dict[Config, Index] = {}
@@ -30,6 +44,9 @@ _indexes: dict[Config, Index] = {}
 
 def get_index(config: Config | None = None) -> Index:
     """The process-wide index for a configuration: loaded once, rebuilt if missing, stale or damaged."""
+    from .config import Config
+    from .index import open_index
+
     cfg = config or Config.from_env()
     with _lock:
         if cfg not in _indexes:
@@ -40,16 +57,21 @@ def get_index(config: Config | None = None) -> Index:
 def ask(question, history: list | None = None, *, filters: Filters | None = None,
         index: Index | None = None, config: Config | None = None) -> Answer:
     """Answer a question from the handbook, or refuse; every citation is verified."""
+    from .answer import ask as answer_extractive, check_question
+
     question = check_question(question)  # bad input is answered at once, before any index work
     idx = index or get_index(config)
     if idx.cfg.llm_base_url:
         from .generate import ask_llm
 
         return ask_llm(question, idx, history=history, filters=filters)
-    return _ask(question, idx, history=history, filters=filters)
+    return answer_extractive(question, idx, history=history, filters=filters)
 
 
 def search(query, k: int = 5, *, filters: Filters | None = None, index: Index | None = None,
            config: Config | None = None) -> list[Hit]:
+    from .answer import check_question
+    from .retrieval import search as retrieve
+
     q = check_question(query)
-    return _search(index or get_index(config), q, k=k, filters=filters).hits
+    return retrieve(index or get_index(config), q, k=k, filters=filters).hits
