@@ -16,13 +16,28 @@ import threading
 # server workers that turned a 20 ms query embedding into 1.7 s. Must be set before libgomp loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .answer import Answer, BadInput, ask as _ask, check_question
-from .citations import Citation
-from .config import REFUSAL, Config
-from .index import Index, open_index
-from .retrieval import Filters, Hit, search as _search
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .answer import Answer
+    from .config import Config
+    from .index import Index
+    from .retrieval import Filters, Hit
 
 __all__ = ["Answer", "BadInput", "Citation", "Config", "Filters", "Hit", "Index", "REFUSAL", "ask", "get_index", "search"]
+
+# The public names load their modules on first use (PEP 562): importing assistant.config or
+# assistant.text does not pull in llama-index, FAISS and the answerer, so the unit tier stays fast.
+_LAZY = {"Answer": ".answer", "BadInput": ".answer", "check_question": ".answer", "Citation": ".citations",
+         "REFUSAL": ".config", "Config": ".config", "Index": ".index", "Filters": ".retrieval", "Hit": ".retrieval"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _lock = threading.Lock()
 _indexes: dict[Config, Index] = {}
@@ -30,6 +45,9 @@ _indexes: dict[Config, Index] = {}
 
 def get_index(config: Config | None = None) -> Index:
     """The process-wide index for a configuration: loaded once, rebuilt if missing, stale or damaged."""
+    from .config import Config
+    from .index import open_index
+
     cfg = config or Config.from_env()
     with _lock:
         if cfg not in _indexes:
@@ -43,8 +61,10 @@ def ask(question, history: list | None = None, *, filters: Filters | None = None
 
     The question is first made standalone (繁體 normalised, English mapped through the glossary, a
     follow-up resolved against the dialogue state of `history`); the answerer sees only that."""
+    from .answer import Answer, BadInput, ask as answer_extractive, check_question
     from .answer.dialogue import handbook_outline, present, understand
     from .answer.language import UNSUPPORTED, detect
+    from .config import REFUSAL
 
     question = check_question(question)  # bad input is answered at once, before any index work
     idx = index or get_index(config)
@@ -60,8 +80,8 @@ def ask(question, history: list | None = None, *, filters: Filters | None = None
 
         answer = ask_llm(standalone, idx, history=None, filters=filters)
     else:
-        answer = _ask(standalone, idx, history=None, filters=filters)
-    return present(answer, turn, {d: doc.text for d, doc in idx.docs.items()})
+        answer = answer_extractive(standalone, idx, history=None, filters=filters)
+    return present(answer, turn, idx.sources())
 
 
 def company_aliases(idx: Index) -> list[str]:
@@ -72,5 +92,8 @@ def company_aliases(idx: Index) -> list[str]:
 
 def search(query, k: int = 5, *, filters: Filters | None = None, index: Index | None = None,
            config: Config | None = None) -> list[Hit]:
+    from .answer import check_question
+    from .retrieval import search as retrieve
+
     q = check_question(query)
-    return _search(index or get_index(config), q, k=k, filters=filters).hits
+    return retrieve(index or get_index(config), q, k=k, filters=filters).hits
