@@ -315,10 +315,15 @@ def resolve_elliptical(new: str, prev: Turn, companies: list[str]) -> tuple[str,
         if word in new:
             shifted = shift_time(prev.resolved, shift)
             return (shifted, "time", None) if shifted else (f"{base}，{word}是多少？", "time", None)
+    when = YEAR.search(new) or BATCH.search(new)
+    if when and len(new) <= len(when.group()) + 1:  # "那2022年呢？", "第四批呢？": another time
+        return swap_time(prev.resolved, when.group()), "time", None
     got = mentions(new, companies=companies)
-    for kind in ENTITY_KINDS:
-        if kind in got:
-            return swap_entity(prev, kind, got[kind], companies), "swap", None
+    entity = next((k for k in ENTITY_KINDS if k in got), None)
+    if entity and "measure" in got and got[entity] != prev.about.get(entity):
+        return f"{new}是多少？", "swap", None  # "那东莞的融资呢？": a new subject and a new measure
+    if entity and not ("measure" in got and got[entity] == prev.about.get(entity)):
+        return swap_entity(prev, entity, got[entity], companies), "swap", None
     if "measure" in got:
         return swap_measure(prev, new), "measure", None
     if "aspect" in got:
@@ -352,14 +357,25 @@ def swap_entity(prev: Turn, kind: str, new: list[str], companies: list[str]) -> 
 
 def swap_measure(prev: Turn, new: str) -> str:
     """The same subjects, another measure: "珠三角和长三角的培育比各是多少？"."""
-    subjects = [n for k in ("place", "company", "person", "board", "industry") for n in prev.about.get(k, [])]
+    subjects = ([n for k in ("place", "company", "person", "board") for n in prev.about.get(k, [])]
+                or prev.about.get("industry", []))
     if not subjects:
         old = prev.about.get("measure", [])
         base = prev.resolved.replace(old[0], new, 1) if old else f"{new}：{prev.resolved}"
         return base
+    for name in subjects:  # "普渡科技的专利" after a question about 普渡科技: the measure is "专利"
+        new = new.replace(name, "")
+    new = new.strip("的 ，,")
     time = "".join(f"{y}年" for y in YEAR.findall(prev.resolved))
     each = "各是多少？" if len(subjects) > 1 else "是多少？"
     return f"{time}{'和'.join(subjects)}的{new}{each}"
+
+
+def swap_time(q: str, when: str) -> str:
+    """The previous question at another year or batch (prefixed when it named none)."""
+    rx = YEAR if YEAR.fullmatch(when) else BATCH
+    m = rx.search(q)
+    return q[:m.start()] + when + q[m.end():] if m else when + q
 
 
 def shift_time(q: str, shift: int) -> str | None:
