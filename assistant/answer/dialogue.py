@@ -68,7 +68,7 @@ def rules() -> Rules:
     lexicon["place"] += [e.zh for e in entries if e.kind == "place" and e.zh not in lexicon["place"]]
     return Rules(lexicon, dict(lex["relative_time"]),
                  {"company": lex["pronoun_company"], "person": lex["pronoun_person"], "place": lex["pronoun_place"],
-                  "document": lex["pronoun_document"]},
+                  "document": lex["pronoun_document"], "pair": lex["pronoun_pair"]},
                  re.compile(pat["elliptical"]), re.compile(pat["opening"]), re.compile(pat["ordinal"]),
                  [(re.compile(a), b) for a, b in pat["ordinal_ask"]], pat["ordinal_default"], pat["not_pronoun"],
                  re.compile(pat["asks_entity"]), re.compile(pat["comparison"]), re.compile(pat["question_word"]),
@@ -217,7 +217,10 @@ def resolve(question: str, state: list[Turn], companies: list[str] = (), outline
         # "佛山那边…" names its place: "那边" is no reference
         referent = find_referent(pronoun[1], state)
         if referent:
-            return question.replace(pronoun[0], referent, 1), "pronoun", None
+            resolved = question.replace(pronoun[0], referent, 1)
+            if pronoun[1] == "pair":  # "两者相差多少？": the pair, compared on the previous measure
+                resolved = inherit_measure(resolved, state, companies, len(resolved)) or resolved
+            return resolved, "pronoun", None
         said = re.search(re.escape(pronoun[0]) + SPEECH, question)
         if said:  # "他说的“人和”指什么" with no name to give: what was said is in the handbook's text
             return question[:said.start()] + question[said.end():], "pronoun", None
@@ -253,6 +256,8 @@ def find_pronoun(question: str) -> tuple[str, str] | None:
 def find_referent(kind: str, state: list[Turn]) -> str | None:
     """What a pronoun means: the entity the previous answer gave when the question asked for one,
     else the entity of that kind in the previous question, else in its answer; then further back."""
+    if kind == "pair":
+        return _last_pair(state)
     kinds = {"company": ("company", "place"), "person": ("person", "company"), "place": ("place",),
              "document": ("document",)}[kind]
     for turn in reversed(state[-3:]):
@@ -264,6 +269,19 @@ def find_referent(kind: str, state: list[Turn]) -> str | None:
                          and not (src is turn.named and turn.asks_entity and n in turn.resolved)]
                 if names:
                     return names[0]
+    return None
+
+
+def _last_pair(state: list[Turn]) -> str | None:
+    """"两者"/"两地": the last two places (or companies) the conversation asked about."""
+    for kind in ("place", "company"):
+        names: list[str] = []
+        for turn in reversed(state):
+            for n in reversed(turn.about.get(kind, [])):
+                if n not in names:
+                    names.append(n)
+        if len(names) >= 2:
+            return f"{names[1]}和{names[0]}"
     return None
 
 
@@ -390,11 +408,11 @@ def shift_time(q: str, shift: int) -> str | None:
     return None
 
 
-def inherit_measure(question: str, state: list[Turn], companies: list[str]) -> str | None:
+def inherit_measure(question: str, state: list[Turn], companies: list[str], max_chars: int = MAX_INHERIT_CHARS) -> str | None:
     """A short question naming a subject but no measure takes the previous question's measure:
     "深圳占了多少？" after "广东现在上市的小巨人累计有多少家？" -> "深圳上市小巨人占了多少？"."""
     got = mentions(question, companies=companies)
-    if "measure" in got or "aspect" in got or "tier" in got or len(question) > MAX_INHERIT_CHARS:
+    if "measure" in got or "tier" in got or len(question) > max_chars:
         return None
     subjects = [n for k in ("place", "company", "board") for n in got.get(k, [])]
     if not subjects:
@@ -404,8 +422,9 @@ def inherit_measure(question: str, state: list[Turn], companies: list[str]) -> s
     insert += "小巨人" if any("小巨人" in t.resolved for t in state) and "小巨人" not in question else ""
     if not insert:
         return None
-    first = subjects[0]
-    i = question.find(first) + len(first)
+    last = subjects[-1] if question.find(subjects[-1]) > question.find(subjects[0]) else subjects[0]
+    i = question.find(last) + len(last)
+    i += bool(re.match(r"[市区省县镇]", question[i:]))  # after "东莞市", not inside it
     return question[:i] + insert + question[i:]
 
 
