@@ -29,6 +29,7 @@ CN_ORDINALS = "一二三四五六七八九十"
 YEAR = re.compile(r"((?:19|20)\d{2})年")
 BATCH = re.compile(r"第([一二三四五六七八九十])批")
 MAX_INHERIT_CHARS = 20
+ENGLISH_REFUSAL = "The handbook does not answer this question."
 DOCUMENT_WORDS = r"(计划|方案|办法|行动|细则|意见|通知|规划)$"
 DOCUMENT = re.compile(r"《[^《》]{2,40}》")
 HEADING_NUMBER = re.compile(r"^（([一二三四五六七八九十]+)）")
@@ -508,6 +509,8 @@ def present(answer, understood: Understood, sources: dict[str, str]):
     if understood.rewritten:
         answer.answered_question = understood.standalone
     if answer.refused:
+        if understood.language == "en":
+            answer.notice = answer.notice or ENGLISH_REFUSAL
         return answer
     lines = [ln for ln in answer.answer.split("\n") if not ln.startswith("（理解为：")]
     first = next((i for i, ln in enumerate(lines) if ln.strip() and not META_LINE.match(ln.strip())), None)
