@@ -16,15 +16,14 @@ from functools import lru_cache
 import jieba
 
 from .config import Config
-from .ingest.corpus import FOOTNOTE_MARK, Block, CompanyProfile, Document, Span
+from .ingest.lines import FOOTNOTE_MARK
+from .text import sentence_spans
+from .types import Block, CompanyProfile, Document, Span
 
 jieba.setLogLevel(60)
 
-SENTENCE_END = re.compile(r"[。！？；!?;]+[”’」）)]*|\n+")
-SENTENCE_END_NO_LINES = re.compile(r"[。！？；!?;]+[”’」）)]*")
 CLAUSE_END = re.compile(r"[，、：,:]")
 HTML_TAG = re.compile(r"<[^>]+>")
-NUMBER_WITH_UNIT = re.compile(r"\d[\d,.]*(?:%|[万亿千百]?(?:余|多)?(?:元|家|件|项|个|次|台|人|名|倍|年|月|日|亩|片|类|批|级|轮|城|所)?)")
 
 DOMAIN_WORDS = ("小巨人", "专精特新", "新三板", "科创板", "创业板", "北交所", "深交所", "单项冠军", "链主",
                 "以投代招", "工业上楼", "深创投", "深投控", "粤科金融", "高新投", "引导基金", "数字化转型",
@@ -90,27 +89,6 @@ def clean(text: str) -> str:
     return text.strip()
 
 
-def sentences(text: str, base: int, split_lines: bool = True) -> list[tuple[int, int, bool]]:
-    """Sentence spans (absolute start, end, ended-at-semicolon) of text starting at offset base.
-
-    Inside a paragraph a line break is a page break, not a sentence end (split_lines=False).
-    """
-    out, pos = [], 0
-    for m in (SENTENCE_END if split_lines else SENTENCE_END_NO_LINES).finditer(text):
-        end = m.end() if m.group().strip() else m.start()
-        piece = text[pos:end]
-        if piece.strip():
-            lead = len(piece) - len(piece.lstrip())
-            trail = len(piece) - len(piece.rstrip())
-            out.append((base + pos + lead, base + end - trail, m.group().strip()[:1] in ("；", ";")))
-        pos = m.end()
-    if text[pos:].strip():
-        piece = text[pos:]
-        lead = len(piece) - len(piece.lstrip())
-        out.append((base + pos + lead, base + len(text.rstrip()), False))
-    return out
-
-
 def split_long(src: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
     """Split an over-long sentence at clause punctuation; a clause boundary never cuts a word or number."""
     if count_tokens(src[start:end]) <= limit:
@@ -163,7 +141,7 @@ class _Builder:
         sents: list[tuple[int, int, bool]] = []
         block_of: list[int] = []
         for bi, b in enumerate(blocks):
-            for s, e, semi in sentences(b.text, b.start, split_lines=b.kind != "paragraph"):
+            for s, e, semi in sentence_spans(b.text, b.start, split_lines=b.kind != "paragraph"):
                 for x, y in split_long(src, s, e, self.cfg.chunk_tokens):
                     sents.append((x, y, semi and y == e))
                     block_of.append(bi)

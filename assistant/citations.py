@@ -11,15 +11,15 @@ chunks and trusts the model), so this is our own.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from .config import REFUSAL
+from .text import MARKER, SENTENCE, number_in, numbers, split_sentences
 
-MARKER = re.compile(r"\[(\d{1,3})\]")
-# A number with its unit: "1.5万余件" -> ("1.5", "万"), "32.9%" -> ("32.9", "%"), "2015-07" -> ("2015", "")
-NUMBER = re.compile(r"(?<![\d.])(\d+(?:[.,]\d+)*)\s*(%|％|万|亿|千|百)?")
-SENTENCE = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+[”’」）)]*|\n|$)(?:\s*\[\d{1,3}\])*")
+# MARKER, SENTENCE, numbers and number_in stay importable from here for the answerer and the web app.
+__all__ = ["Citation", "MARKER", "META_PREFIXES", "SENTENCE", "Verification", "check_sentence", "number_in",
+           "numbers", "quote_valid", "split_sentences", "verify"]
+
 # Lines the answerer adds about the answer itself (which question it answered); they state no fact.
 META_PREFIXES = ("（理解为：", "（手册中没有找到")
 
@@ -45,34 +45,9 @@ class Verification:
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (sentence, reason)
 
 
-def numbers(text: str) -> list[tuple[str, str]]:
-    """Numbers with their unit; citation markers are not numbers."""
-    text = MARKER.sub(" ", text)
-    return [(m.group(1).replace(",", ""), (m.group(2) or "").replace("％", "%")) for m in NUMBER.finditer(text)]
-
-
-def number_in(num: str, unit: str, quotes: str) -> bool:
-    """The number (same value: "5" matches "05" of "2022-05") with the same unit is in the quotes."""
-    for m in NUMBER.finditer(quotes):
-        if _same_value(m.group(1).replace(",", ""), num) and (not unit or (m.group(2) or "").replace("％", "%") == unit):
-            return True
-    return False
-
-
-def _same_value(a: str, b: str) -> bool:
-    try:
-        return a == b or float(a) == float(b)
-    except ValueError:
-        return False
-
-
 def quote_valid(c: Citation, sources: dict[str, str]) -> bool:
     src = sources.get(c.doc)
     return src is not None and 0 <= c.start < c.end <= len(src) and src[c.start:c.end] == c.quote
-
-
-def split_sentences(answer: str) -> list[str]:
-    return [s for s in (m.group(0) for m in SENTENCE.finditer(answer)) if s.strip()]
 
 
 def check_sentence(sentence: str, cites: dict[int, Citation]) -> str | None:

@@ -34,14 +34,35 @@ def _read_arg(value: str) -> str:
 
 def cmd_build(args) -> int:
     from .config import Config
+    from .embedding import make_embedder
     from .index import open_index
 
+    cfg = Config.from_env()
+    if args.no_cache:
+        cfg = cfg.with_(embed_cache=False)
     t0 = time.perf_counter()
-    index = open_index(Config.from_env(), force=args.force)
+    embed = make_embedder(cfg.embedder)
+    if args.refresh_cache:
+        refresh_shipped_cache(cfg, embed)
+    index = open_index(cfg, embed=embed, force=args.force or args.refresh_cache)
     m = index.manifest
     print(f"分块 {m['chunks']} 个，句子单元 {m['units']} 个；嵌入模型 {m['fingerprint']['embedder']}；"
-          f"用时 {time.perf_counter() - t0:.1f} 秒（构建 {m['build_s']} 秒）；索引目录 {index.cfg.index_dir}")
+          f"用时 {time.perf_counter() - t0:.1f} 秒（构建 {m['build_s']} 秒）；索引目录 {index.cfg.index_dir}；"
+          f"嵌入缓存目录 {cfg.cache_dir}")
     return 0
+
+
+def refresh_shipped_cache(cfg, embed) -> None:
+    """Maintainers: re-embed the corpus from scratch into the cache committed with the package."""
+    from .embed_cache import SHIPPED, refresh_shipped
+    from .index import IndexUnavailable, corpus_passages
+
+    print(f"正在重新嵌入语料 {cfg.corpus_dir} 的全部文本，重写随包嵌入缓存……", file=sys.stderr)
+    try:
+        n = refresh_shipped(embed, corpus_passages(cfg))
+    except ValueError as e:
+        raise IndexUnavailable(str(e))
+    print(f"随包嵌入缓存已重写：{n} 段文本，{SHIPPED}", file=sys.stderr)
 
 
 def cmd_search(args) -> int:
@@ -131,7 +152,7 @@ def cmd_chat(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .devtools.evaluation import main as eval_main
+    from .devtools.eval_cli import main as eval_main
 
     return eval_main(args)
 
@@ -146,6 +167,12 @@ def cmd_tune(args) -> int:
     from .devtools.tuning import main as tune_main
 
     return tune_main(args)
+
+
+def cmd_train(args) -> int:
+    from .devtools.train import main as train_main
+
+    return train_main(args)
 
 
 def cmd_serve(args) -> int:
@@ -167,6 +194,9 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=ChineseArgumentParser)
     b = sub.add_parser("build", help="构建（或按需重建）索引")
     b.add_argument("--force", action="store_true", help="无论是否过期都重新构建")
+    b.add_argument("--no-cache", action="store_true", help="不使用嵌入缓存：所有文本重新嵌入（与 --force 一起即从零构建）")
+    b.add_argument("--refresh-cache", action="store_true",
+                   help="维护者用：重新嵌入当前语料的全部文本，重写随包的嵌入缓存 assistant/data/handbook_vectors.npz，再重建索引")
     b.set_defaults(func=cmd_build)
     s = sub.add_parser("search", help="检索相关段落")
     s.add_argument("query")
@@ -184,6 +214,8 @@ def parser() -> argparse.ArgumentParser:
     ch.set_defaults(func=cmd_chat)
     e = sub.add_parser("eval", help="在评测集上评估并按门槛判定")
     e.add_argument("--qa", default=None, help="评测集 JSONL（默认 eval/qa.jsonl）；每行有 turns 的是对话评测集")
+    e.add_argument("--split", choices=["train", "dev", "sealed"], default=None,
+                   help="评测题库 eval/bank 的一个划分（封存划分只报告指标）")
     e.add_argument("--out", default=None, help="输出 metrics.json / report.md / report.png 的目录")
     e.add_argument("--json", action="store_true")
     e.add_argument("--gates", default=None, help="门槛文件（默认 eval/gates.toml）")
@@ -198,6 +230,11 @@ def parser() -> argparse.ArgumentParser:
     tu.add_argument("--qa", default=None)
     tu.add_argument("--json", action="store_true")
     tu.set_defaults(func=cmd_tune)
+    tr = sub.add_parser("train", help="训练回答器的置信度模型（train 划分），在 dev 划分上选拒答阈值")
+    tr.add_argument("--out", default=None, help="模型文件（默认 assistant/answer/data/confidence.json）")
+    tr.add_argument("--sweep-composition", action="store_true",
+                    help="只比较回答组织方式的设置（train 划分上的准确率），不训练")
+    tr.set_defaults(func=cmd_train)
     sv = sub.add_parser("serve", help="启动网页聊天界面")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=None, help="默认取 ASSISTANT_PORT 或 7860")

@@ -12,12 +12,12 @@ import time
 
 from llama_index.core.llms import ChatMessage
 
-from .answer import Answer, ask as ask_extractive, check_question, frame, rewrite_followup, score_units
+from .answer import Answer, ask as ask_extractive, check_question, rank, rewrite_followup
 from .chunking import Unit
 from .citations import Citation, verify
 from .config import REFUSAL
 from .index import Index
-from .retrieval import Filters, HybridRetriever
+from .retrieval import Filters
 
 SYSTEM = (
     "你是《广东专精特新“小巨人”成长手册》的问答助手。只能依据用户消息中编号的手册原文作答，"
@@ -38,10 +38,8 @@ def make_llm(index: Index):
 
 def evidence(question: str, index: Index, filters: Filters) -> list[Unit]:
     """The passages the model may cite: the best-scoring answer units for the question."""
-    f = frame(question, index)
-    r = HybridRetriever(index, top_k=8, filters=filters).retrieve_timed(question)
-    scored = score_units(f, r.query_vec, r.hits, index, filters=filters)
-    return [s.unit for s in scored[:PASSAGES]]
+    _, ranked, _ = rank(question, index, filters, {})
+    return [c.unit for c in ranked[:PASSAGES]]
 
 
 def _covering(u: Unit, n: int, index: Index) -> Citation:
@@ -73,7 +71,7 @@ def ask_llm(question, index: Index, history: list | None = None, filters: Filter
     if not reply or reply.startswith(REFUSAL):
         text, used, refused = REFUSAL, [], True
     else:
-        v = verify(reply, cites, {d: doc.text for d, doc in index.docs.items()})
+        v = verify(reply, cites, index.sources())
         text, used, refused = v.answer, v.citations, v.answer == REFUSAL
     t3 = time.perf_counter()
     timings = {"retrieve": (t1 - t0) * 1e3, "generate": (t2 - t1) * 1e3, "verify": (t3 - t2) * 1e3,

@@ -33,11 +33,16 @@ from llama_index.vector_stores.faiss import FaissVectorStore
 
 from .chunking import Chunk, Unit, chunk_documents, init_jieba, search_tokens
 from .config import CODE_VERSION, Config
-from .ingest.corpus import Document, Span, corpus_fingerprint, load_corpus
-from .embedding import embedder_id, make_embedder, passage_vectors
+from .ingest.corpus import corpus_fingerprint, load_corpus
+from .types import Document, Span
+from .embed_cache import EmbeddingCache, embed_passages
+from .embedding import embedder_id, make_embedder
 
 with contextlib.redirect_stdout(io.StringIO()):  # it prints "LLM is explicitly disabled" to stdout
     Settings.llm = None  # llama-index must never reach for a default (OpenAI) LLM
+# We hand llama-index finished nodes: its default SentenceSplitter would only load tiktoken's vocabulary
+# (0.4 s idle, several on a busy machine) every time an index is constructed or loaded.
+Settings.transformations = []
 logging.getLogger("bm25s").setLevel(logging.ERROR)
 
 # Above this many chunks exact flat search stops being the cheap part; switch to HNSW.
@@ -60,11 +65,16 @@ class Index:
     bm25: bm25s.BM25
     embed: BaseEmbedding
     manifest: dict
-    notice: str | None = None  # one-line message when the index had to be rebuilt
+    notice: str | None = None  # a one-line fact that holds while this index is served (e.g. memory only)
+    rebuild_reason: str | None = None  # why open_index had to build it, if it did
     cache: dict = field(default_factory=dict, repr=False)  # derived tables (idf, ...) computed once
 
     def source(self, doc: str) -> str:
         return self.docs[doc].text
+
+    def sources(self) -> dict[str, str]:
+        """doc id -> full text: what citations and evidence spans are checked against."""
+        return {d: doc.text for d, doc in self.docs.items()}
 
     def extra(self, name: str, build):
         if name not in self.cache:
@@ -86,6 +96,19 @@ def _unit_embed_text(u: Unit) -> str:
     return f"{context}：{u.text}"
 
 
+def passage_texts(chunks: list[Chunk], units: list[Unit]) -> list[str]:
+    """What a build embeds, in order: every chunk, then every answer unit."""
+    return [c.embed_text for c in chunks] + [_unit_embed_text(u) for u in units]
+
+
+def corpus_passages(cfg: Config) -> list[str]:
+    """The passages a build of this configuration embeds (for refreshing the shipped cache)."""
+    docs = load_corpus(cfg.corpus_dir)
+    if not docs:
+        raise IndexUnavailable(f"语料目录 {cfg.corpus_dir} 中没有 .txt/.md 文档")
+    return passage_texts(*chunk_documents(docs, cfg))
+
+
 def build_index(cfg: Config, embed: BaseEmbedding | None = None, progress: bool = True,
                 log=lambda m: print(m, file=sys.stderr)) -> Index:
     t0 = time.perf_counter()
@@ -94,8 +117,8 @@ def build_index(cfg: Config, embed: BaseEmbedding | None = None, progress: bool 
         raise IndexUnavailable(f"语料目录 {cfg.corpus_dir} 中没有 .txt/.md 文档")
     chunks, units = chunk_documents(docs, cfg)
     embed = embed or make_embedder(cfg.embedder)
-    texts = [c.embed_text for c in chunks] + [_unit_embed_text(u) for u in units]
-    vecs = passage_vectors(embed, texts, progress=progress)
+    cache = EmbeddingCache.open(embed, cfg.cache_dir, log) if cfg.embed_cache else None
+    vecs, cache_stats = embed_passages(embed, passage_texts(chunks, units), cache, progress, log)
     chunk_vecs, unit_vecs = vecs[: len(chunks)], vecs[len(chunks):]
 
     dim = chunk_vecs.shape[1]
@@ -110,6 +133,7 @@ def build_index(cfg: Config, embed: BaseEmbedding | None = None, progress: bool 
 
     manifest = {"fingerprint": fingerprint(cfg), "chunks": len(chunks), "units": len(units),
                 "docs": {d.doc: {"sha256": d.sha256, "title": d.title, "chars": len(d.text)} for d in docs},
+                "embedding_cache": dict(cache_stats, used=cache is not None),
                 "build_s": round(time.perf_counter() - t0, 2), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
     index = Index(cfg, {d.doc: d for d in docs}, chunks, units, unit_vecs, vector_index, bm25, embed, manifest)
     try:
@@ -204,7 +228,8 @@ def _check_consistent(manifest, chunks, units, unit_vecs, store, docs) -> None:
 
 def open_index(cfg: Config, embed: BaseEmbedding | None = None, force: bool = False,
                log=lambda m: print(m, file=sys.stderr)) -> Index:
-    """The index, rebuilt (with a one-line message) if it is missing, stale or damaged."""
+    """The index, rebuilt if it is missing, stale or damaged: then one line says why as the build
+    starts and one says it is ready (with where its vectors came from) as it ends."""
     if not force:
         try:
             return load_index(cfg, embed)
@@ -217,7 +242,13 @@ def open_index(cfg: Config, embed: BaseEmbedding | None = None, force: bool = Fa
         index = build_index(cfg, embed=embed, log=log)
     except PermissionError:
         index = build_index(cfg.with_(index_dir=Path(tempfile.mkdtemp(prefix="assistant-index-"))), embed=embed, log=log)
-    if index.notice is None and reason != "按要求重新构建":
-        index.notice = f"{reason}，已自动重建索引。"
-    log(f"索引就绪：{index.manifest['chunks']} 个分块，{index.manifest['units']} 个句子单元，用时 {index.manifest['build_s']} 秒。")
+    index.rebuild_reason = reason
+    log(ready_line(index.manifest))
     return index
+
+
+def ready_line(m: dict) -> str:
+    cache = m.get("embedding_cache") or {}
+    source = (f"；向量 {cache['cached']} 段取自嵌入缓存，{cache['embedded']} 段新嵌入" if cache.get("used")
+              else "；未使用嵌入缓存" if cache else "")
+    return f"索引就绪：{m['chunks']} 个分块，{m['units']} 个句子单元，用时 {m['build_s']} 秒{source}。"

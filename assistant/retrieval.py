@@ -18,6 +18,8 @@ from .chunking import Chunk, search_tokens
 from .embedding import query_vector
 from .index import Index
 
+DENSE_OVERFETCH = 4  # with filters active, the first dense fetch is this many times top_k
+
 
 @dataclass
 class Filters:
@@ -28,6 +30,14 @@ class Filters:
         if self.section and self.section.strip() and self.section.strip() not in c.section:
             return False
         return not self.kinds or c.kind in self.kinds
+
+    @property
+    def active(self) -> bool:
+        return bool((self.section and self.section.strip()) or self.kinds)
+
+    def mask(self, chunks: list[Chunk]) -> np.ndarray:
+        """1.0 for allowed chunks, 0.0 for the rest: bm25s multiplies scores by it."""
+        return np.fromiter((self.allows(c) for c in chunks), dtype=np.float32, count=len(chunks))
 
 
 @dataclass
@@ -51,41 +61,47 @@ class Retrieved:
     keyword: list[NodeWithScore] = field(default_factory=list)
 
 
-class DenseRetriever(BaseRetriever):
-    def __init__(self, index: Index, top_k: int, filters: Filters):
-        super().__init__()
-        self._index, self._filters = index, filters
-        # filters run after retrieval (the FAISS store has no metadata filters): over-fetch
-        self._retriever = index.vector_index.as_retriever(similarity_top_k=top_k if not _active(filters) else len(index.chunks))
-        self._top_k = top_k
-
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        if query_bundle.embedding is None:
-            query_bundle.embedding = query_vector(self._index.embed, query_bundle.query_str).tolist()
-        hits = self._retriever.retrieve(query_bundle)
-        return [h for h in hits if self._filters.allows(self._index.chunks[h.node.metadata["chunk"]])][: self._top_k]
-
-
-class KeywordRetriever(BaseRetriever):
-    """BM25 (bm25s) over jieba search-mode tokens; zero-score hits are dropped."""
+class _FilteredRetriever(BaseRetriever):
+    """A retriever over the index's chunks that returns at most top_k hits allowed by filters."""
 
     def __init__(self, index: Index, top_k: int, filters: Filters):
         super().__init__()
         self._index, self._filters, self._top_k = index, filters, top_k
 
+
+class DenseRetriever(_FilteredRetriever):
+    """FAISS via llama-index. The FAISS store has no metadata filters, so with filters active it
+    over-fetches DENSE_OVERFETCH x top_k and filters afterwards, widening the fetch (doubling)
+    only while fewer than top_k allowed chunks came back and the store has more."""
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        if query_bundle.embedding is None:
+            query_bundle.embedding = query_vector(self._index.embed, query_bundle.query_str).tolist()
+        n = len(self._index.chunks)
+        fetch = min(n, self._top_k * DENSE_OVERFETCH if self._filters.active else self._top_k)
+        while True:
+            hits = self._index.vector_index.as_retriever(similarity_top_k=fetch).retrieve(query_bundle)
+            allowed = [h for h in hits if self._filters.allows(self._index.chunks[h.node.metadata["chunk"]])]
+            if len(allowed) >= self._top_k or fetch >= n:
+                return allowed[: self._top_k]
+            fetch = min(n, fetch * 2)
+
+
+class KeywordRetriever(_FilteredRetriever):
+    """BM25 (bm25s) over jieba search-mode tokens; zero-score hits are dropped."""
+
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         toks = search_tokens(query_bundle.query_str)
         if not toks:
             return []
-        n = len(self._index.chunks)
-        k = n if _active(self._filters) else min(self._top_k, n)
-        docs, scores = self._index.bm25.retrieve([toks], k=k, show_progress=False, n_threads=1)
-        out = []
-        for cid, s in zip(docs[0], scores[0]):
-            c = self._index.chunks[int(cid)]
-            if s > 0 and self._filters.allows(c):
-                out.append(NodeWithScore(node=self._index.vector_index.docstore.get_node(f"c{c.id}"), score=float(s)))
-        return out[: self._top_k]
+        chunks = self._index.chunks
+        # filters go into bm25s as a weight mask: filtered-out chunks score 0 and are dropped below
+        mask = self._filters.mask(chunks) if self._filters.active else None
+        docs, scores = self._index.bm25.retrieve([toks], k=min(self._top_k, len(chunks)), show_progress=False,
+                                                 n_threads=1, weight_mask=mask)
+        docstore = self._index.vector_index.docstore
+        return [NodeWithScore(node=docstore.get_node(f"c{int(cid)}"), score=float(s))
+                for cid, s in zip(docs[0], scores[0]) if s > 0]
 
 
 def weighted_rrf(ranked: list[list[NodeWithScore]], weights: list[float], k: int) -> list[NodeWithScore]:
@@ -127,10 +143,6 @@ class HybridRetriever(BaseRetriever):
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         r = self.retrieve_timed(query_bundle.query_str)
         return [NodeWithScore(node=self._index.vector_index.docstore.get_node(f"c{h.chunk.id}"), score=h.score) for h in r.hits]
-
-
-def _active(f: Filters) -> bool:
-    return bool((f.section and f.section.strip()) or f.kinds)
 
 
 def search(index: Index, query: str, k: int | None = None, filters: Filters | None = None) -> Retrieved:

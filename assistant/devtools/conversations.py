@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .evalset import EvalItem, EvalSetError, read_jsonl
-from .evaluation import ItemResult, _round, _share, percentiles, score_item
+from .evaluation import ItemResult, _round, score_item
+from .measures import percentiles, share as _share
 
 METRICS = ("turn_accuracy", "follow_up_accuracy", "refusal_rate", "false_refusal_rate", "citation_validity", "number_grounding")
 TURN_FIELDS = {"question", "answerable", "must_contain", "evidence"}

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from ..types import Span
+
 FIELDS = ("id", "question", "answerable", "answer", "must_contain", "evidence", "category", "difficulty")
 CATEGORIES = ("number", "entity", "policy", "profile", "comparison", "multi_hop", "unanswerable")
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -35,16 +37,6 @@ class EvalItem:
     category: str
     difficulty: str
     line: int = 0  # 1-based line in its file, for messages; 0 when built in code
-
-
-@dataclass(frozen=True)
-class Span:
-    doc: str
-    start: int
-    end: int
-
-    def overlaps(self, doc: str, start: int, end: int) -> bool:
-        return doc == self.doc and start < self.end and self.start < end
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
@@ -80,7 +72,7 @@ def find_spans(text: str, sources: Mapping[str, str]) -> list[Span]:
     for doc, src in sources.items():
         i = src.find(text)
         while i >= 0:
-            spans.append(Span(doc, i, i + len(text)))
+            spans.append(Span(doc, i, i + len(text), text))
             i = src.find(text, i + 1)
     return spans
 
@@ -109,55 +101,74 @@ def validate(items: Iterable[Mapping[str, Any] | EvalItem], sources: Mapping[str
         rec = asdict(raw) if is_dataclass(raw) else dict(raw)
         line = rec.pop("line" if is_dataclass(raw) else "_line", 0) or i + 1
         where = _where(line, rec.get("id"))
-        keys = set(rec)
-        missing = [f for f in FIELDS if f not in keys]
-        extra = sorted(keys - set(FIELDS))
-        if missing:
-            problems.append(f"{where}：缺少字段 {', '.join(missing)}")
-        if extra:
-            problems.append(f"{where}：多余字段 {', '.join(extra)}")
-        if missing:
-            continue
-        bad_types = [f for f, ok in (
-            ("id", isinstance(rec["id"], str) and rec["id"].strip()),
-            ("question", isinstance(rec["question"], str) and rec["question"].strip()),
-            ("answerable", isinstance(rec["answerable"], bool)),
-            ("answer", isinstance(rec["answer"], str)),
-            ("must_contain", _str_list(rec["must_contain"])),
-            ("evidence", _str_list(rec["evidence"])),
-        ) if not ok]
-        if bad_types:
-            problems.append(f"{where}：字段类型或取值无效 {', '.join(bad_types)}")
-            continue
+        shape, usable = _shape_problems(rec, where)
+        problems += shape
+        if not usable:
+            continue  # fields missing or of the wrong type: nothing more can be checked
         if rec["id"] in seen:
             problems.append(f"{where}：id {rec['id']} 重复（与{seen[rec['id']]}）")
         else:
             seen[rec["id"]] = where
-        if rec["category"] not in CATEGORIES:
-            problems.append(f"{where}：category “{rec['category']}” 无效，应为 {'|'.join(CATEGORIES)}")
-        if rec["difficulty"] not in DIFFICULTIES:
-            problems.append(f"{where}：difficulty “{rec['difficulty']}” 无效，应为 {'|'.join(DIFFICULTIES)}")
-        # answerable and category must agree: the per-category metrics rely on it
-        if rec["answerable"] != (rec["category"] != "unanswerable"):
-            problems.append(f"{where}：answerable 与 category 不一致（仅 unanswerable 类的 answerable 为 false）")
-        if not rec["answerable"]:
-            filled = [f for f in ("answer", "must_contain", "evidence") if rec[f]]
-            if filled:
-                problems.append(f"{where}：不可回答的题目的 {', '.join(filled)} 必须为空")
-        else:
-            empty = [f for f in ("answer", "must_contain", "evidence") if not rec[f] or not all(s.strip() for s in rec[f])]
-            if empty:
-                problems.append(f"{where}：可回答的题目的 {', '.join(empty)} 不能为空")
-        lo, hi = EVIDENCE_CHARS
-        for e in rec["evidence"]:
-            if not lo <= len(e) <= hi:
-                problems.append(f"{where}：evidence 长度 {len(e)} 字，应为 {lo}–{hi} 字：“{e[:20]}…”")
+        problems += _value_problems(rec, where)
         if sources is not None:
-            for f in ("evidence", "must_contain"):
-                for s in rec[f]:
-                    if s and not any(s in src for src in sources.values()):
-                        problems.append(f"{where}：{f} “{s[:30]}” 在文档中找不到")
+            problems += _source_problems(rec, where, sources)
     return problems
+
+
+def _shape_problems(rec: dict, where: str) -> tuple[list[str], bool]:
+    """Missing or extra fields, then fields of the wrong type (checked only when none is missing);
+    and whether the record's values can be checked further."""
+    keys = set(rec)
+    missing = [f for f in FIELDS if f not in keys]
+    extra = sorted(keys - set(FIELDS))
+    problems = [f"{where}：缺少字段 {', '.join(missing)}"] if missing else []
+    if extra:
+        problems.append(f"{where}：多余字段 {', '.join(extra)}")
+    if missing:
+        return problems, False
+    bad_types = [f for f, ok in (
+        ("id", isinstance(rec["id"], str) and rec["id"].strip()),
+        ("question", isinstance(rec["question"], str) and rec["question"].strip()),
+        ("answerable", isinstance(rec["answerable"], bool)),
+        ("answer", isinstance(rec["answer"], str)),
+        ("must_contain", _str_list(rec["must_contain"])),
+        ("evidence", _str_list(rec["evidence"])),
+    ) if not ok]
+    if bad_types:
+        problems.append(f"{where}：字段类型或取值无效 {', '.join(bad_types)}")
+    return problems, not bad_types
+
+
+def _value_problems(rec: dict, where: str) -> list[str]:
+    problems = []
+    if rec["category"] not in CATEGORIES:
+        problems.append(f"{where}：category “{rec['category']}” 无效，应为 {'|'.join(CATEGORIES)}")
+    if rec["difficulty"] not in DIFFICULTIES:
+        problems.append(f"{where}：difficulty “{rec['difficulty']}” 无效，应为 {'|'.join(DIFFICULTIES)}")
+    # answerable and category must agree: the per-category metrics rely on it
+    if rec["answerable"] != (rec["category"] != "unanswerable"):
+        problems.append(f"{where}：answerable 与 category 不一致（仅 unanswerable 类的 answerable 为 false）")
+    if not rec["answerable"]:
+        filled = [f for f in ("answer", "must_contain", "evidence") if rec[f]]
+        if filled:
+            problems.append(f"{where}：不可回答的题目的 {', '.join(filled)} 必须为空")
+    else:
+        # "answer" is one string (spaces inside it are fine); the other two are lists of strings
+        empty = [f for f in ("answer", "must_contain", "evidence")
+                 if not (rec[f].strip() if isinstance(rec[f], str) else rec[f] and all(s.strip() for s in rec[f]))]
+        if empty:
+            problems.append(f"{where}：可回答的题目的 {', '.join(empty)} 不能为空")
+    lo, hi = EVIDENCE_CHARS
+    for e in rec["evidence"]:
+        if not lo <= len(e) <= hi:
+            problems.append(f"{where}：evidence 长度 {len(e)} 字，应为 {lo}–{hi} 字：“{e[:20]}…”")
+    return problems
+
+
+def _source_problems(rec: dict, where: str, sources: Mapping[str, str]) -> list[str]:
+    return [f"{where}：{f} “{s[:30]}” 在文档中找不到"
+            for f in ("evidence", "must_contain") for s in rec[f]
+            if s and not any(s in src for src in sources.values())]
 
 
 def to_items(records: Iterable[Mapping[str, Any]]) -> list[EvalItem]:

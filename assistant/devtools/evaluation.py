@@ -14,29 +14,23 @@ exactly one JSON document.
 
 from __future__ import annotations
 
-import json
-import re
 import sys
 import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from ..answer import Answer, check_question
-from ..citations import MARKER, META_PREFIXES, number_in, numbers, quote_valid, split_sentences
-from ..config import ROOT
-from .evalset import CATEGORIES, EvalItem, EvalSetError, Span, evidence_spans, load, raise_problems, read_jsonl, validate
+from ..citations import META_PREFIXES, quote_valid
+from ..text import MARKER, bare_text, number_in, numbers, split_sentences
+from .measures import RETRIEVE_K, first_hit, percentiles, rank_metrics, share
+from .evalset import CATEGORIES, EvalItem, EvalSetError, evidence_spans
 from ..index import Index
 from ..retrieval import Hit, search
+from ..types import Span
 
 METRICS = ("hit@1", "hit@5", "mrr@10", "answer_accuracy", "citation_validity", "citation_support",
            "number_grounding", "refusal_rate", "false_refusal_rate")
-RETRIEVE_K = 10
-DEFAULT_QA = ROOT / "eval" / "qa.jsonl"
-DEFAULT_GATES = ROOT / "eval" / "gates.toml"
-WHITESPACE = re.compile(r"\s+")
 
 
 @dataclass
@@ -53,6 +47,27 @@ class ItemResult:
     supported: bool | None  # a citation overlaps evidence (judged for correct answers only)
     grounded: bool | None  # None when refused
     ungrounded: list[str]  # numbers of the answer not found in the quotes they cite
+
+    def failure_class(self) -> str | None:
+        """The issue's failure classes, decided from the result alone (no reading of questions)."""
+        if not self.failures():
+            return None
+        retrieved = self.first_hit is not None and self.first_hit <= 5
+        if not self.item.answerable:
+            return "unanswerable_answered"
+        if self.answer.refused:
+            return "false_refusal" if retrieved else "false_refusal_retrieval_miss"
+        if self.missing:
+            return "wrong_unit" if retrieved else "retrieval_miss"
+        return "other"
+
+    def deciding(self) -> str:
+        """What decided the answer: the reason, confidence against threshold, the strongest features."""
+        parts = []
+        for d in self.answer.decisions:
+            feats = "，".join(f"{n} {v:+.2f}" for n, v in d.top_features[:3])
+            parts.append(f"{d.reason} p={d.confidence:.3f}/阈值 {d.threshold:.3f}" + (f"（{feats}）" if feats else ""))
+        return "；".join(parts)
 
     def failures(self) -> list[str]:
         """Why this item counts as failed (Chinese, for the report); [] when it passed."""
@@ -96,11 +111,11 @@ def _round(v: float | None) -> float | None:
 # ---------------------------------------------------------------- scoring one item
 
 def normalise(text: str) -> str:
-    """Extractive answers quote source text that markers and line breaks may split: drop both.
-    A 繁體 user's lead line is in 繁體: compared in the handbook's simplified script."""
+    """An answer as scored: no markers or whitespace (bare_text), and in the handbook's simplified
+    script (a 繁體 user's lead line is in 繁體)."""
     from ..answer.language import to_simplified
 
-    return to_simplified(WHITESPACE.sub("", MARKER.sub("", text)))
+    return to_simplified(bare_text(text))
 
 
 def ungrounded_numbers(answer: Answer) -> list[str]:
@@ -118,47 +133,33 @@ def ungrounded_numbers(answer: Answer) -> list[str]:
 
 def score_item(item: EvalItem, answer: Answer, hits: list[Hit], sources: dict[str, str], latency_ms: float) -> ItemResult:
     spans = evidence_spans(item, sources)
-    first_hit = next((h.rank for h in hits if any(s.overlaps(h.chunk.doc, h.chunk.start, h.chunk.end) for s in spans)), None)
+    first = first_hit(hits, spans)
     valid = [quote_valid(c, sources) for c in answer.citations]
     correct = missing = supported = None
     if item.answerable:
         text = normalise(answer.answer)
-        missing = [m for m in item.must_contain if normalise(m) not in text]
+        missing = [m for m in item.must_contain if bare_text(m) not in text]
         correct = not answer.refused and not missing
         if correct:
             supported = any(s.overlaps(c.doc, c.start, c.end) for c in answer.citations for s in spans)
     bad_numbers = [] if answer.refused else ungrounded_numbers(answer)
-    return ItemResult(item, answer, latency_ms, hits, spans, first_hit, correct, missing or [], valid, supported,
+    return ItemResult(item, answer, latency_ms, hits, spans, first, correct, missing or [], valid, supported,
                       None if answer.refused else not bad_numbers, bad_numbers)
 
 
 # ---------------------------------------------------------------- aggregation
 
-def _share(flags: list[bool]) -> float | None:
-    return sum(flags) / len(flags) if flags else None
-
-
 def metrics(results: list[ItemResult]) -> dict[str, float | None]:
     answerable = [r for r in results if r.item.answerable]
-    ranks = [r.first_hit for r in answerable]
     return {
-        "hit@1": _share([k == 1 for k in ranks]),
-        "hit@5": _share([k is not None and k <= 5 for k in ranks]),
-        "mrr@10": sum(1 / k for k in ranks if k is not None and k <= RETRIEVE_K) / len(ranks) if ranks else None,
-        "answer_accuracy": _share([r.correct for r in answerable]),
-        "citation_validity": _share([v for r in results for v in r.citations_valid]),
-        "citation_support": _share([r.supported for r in answerable if r.correct]),
-        "number_grounding": _share([r.grounded for r in results if not r.answer.refused]),
-        "refusal_rate": _share([r.answer.refused for r in results if not r.item.answerable]),
-        "false_refusal_rate": _share([r.answer.refused for r in answerable]),
+        **rank_metrics([r.first_hit for r in answerable]),
+        "answer_accuracy": share([r.correct for r in answerable]),
+        "citation_validity": share([v for r in results for v in r.citations_valid]),
+        "citation_support": share([r.supported for r in answerable if r.correct]),
+        "number_grounding": share([r.grounded for r in results if not r.answer.refused]),
+        "refusal_rate": share([r.answer.refused for r in results if not r.item.answerable]),
+        "false_refusal_rate": share([r.answer.refused for r in answerable]),
     }
-
-
-def percentiles(values: list[float]) -> dict[str, float | None]:
-    if not values:
-        return {"p50": None, "p95": None}
-    p50, p95 = np.percentile(values, [50, 95])
-    return {"p50": float(p50), "p95": float(p95)}
 
 
 def aggregate(results: list[ItemResult], wall_s: float = 0.0) -> Report:
@@ -180,7 +181,7 @@ def run_eval(index: Index, items: list[EvalItem], progress: bool = False) -> Rep
     """Ask every question (through assistant.ask, the public entry point) and retrieve its top 10."""
     import assistant
 
-    sources = {d: doc.text for d, doc in index.docs.items()}
+    sources = index.sources()
     # One untimed call first: the first ask builds lazy per-index caches (IDF table, lowered
     # corpus), which would otherwise land in one question's latency.
     assistant.ask("广东有多少家专精特新“小巨人”企业？", index=index)
@@ -246,65 +247,3 @@ def check_gates(values: dict[str, float | None], gates: list[Gate]) -> tuple[lis
         elif (g.min is not None and v < g.min) or (g.max is not None and v > g.max):
             failed.append((g, v))
     return failed, skipped
-
-
-# ---------------------------------------------------------------- CLI
-
-def main(args) -> int:
-    from ..answer import BadInput
-
-    qa_path = Path(args.qa) if args.qa else DEFAULT_QA
-    from .conversations import is_conversation_file
-
-    if is_conversation_file(qa_path):  # {"id", "turns": [...]} per line: asked turn by turn
-        from .conversations import main as conversations_main
-
-        return conversations_main(args, qa_path)
-    try:
-        gates = None if args.no_gate else load_gates(Path(args.gates) if args.gates else DEFAULT_GATES)
-        # format first, without the index: a malformed file fails in a second, not after a build
-        raise_problems(qa_path, validate(read_jsonl(qa_path), None))
-    except EvalSetError as e:
-        print(f"错误：{e}", file=sys.stderr)
-        return 2
-
-    import assistant
-
-    t0 = time.perf_counter()
-    index = assistant.get_index()
-    print(f"索引就绪（{time.perf_counter() - t0:.1f} 秒）", file=sys.stderr)
-    try:
-        items = load(qa_path, {d: doc.text for d, doc in index.docs.items()})
-        report = run_eval(index, items, progress=True)
-    except EvalSetError as e:
-        print(f"错误：{e}", file=sys.stderr)
-        return 2
-    except BadInput as e:  # a question the answerer rejects as input (e.g. too long)
-        print(f"错误：评测集中有无效问题：{e}", file=sys.stderr)
-        return 2
-    print(f"评测完成：{report.n} 题，用时 {report.wall_s:.1f} 秒", file=sys.stderr)
-
-    failed, skipped = check_gates(report.metrics, gates) if gates is not None else ([], [])
-    if args.out:
-        from .report import write_outputs
-
-        out = write_outputs(report, Path(args.out), qa_path, gates, failed, skipped)
-        print(f"报告已写入 {out}/（metrics.json、report.md、report.png）", file=sys.stderr)
-    if args.json:
-        print(json.dumps(report.as_json(), ensure_ascii=False))
-    else:
-        from .report import metrics_table
-
-        print(metrics_table(report))
-        print(f"\n延迟 p50 {report.latency_ms['p50']:.1f} ms，p95 {report.latency_ms['p95']:.1f} ms")
-
-    if gates is None:
-        return 0
-    for g in skipped:
-        print(f"门槛未判定：{g.metric}（本评测集上无定义）", file=sys.stderr)
-    for g, v in failed:
-        print(f"门槛未通过：{g.metric} = {v:.4f}，要求 {g.describe()}", file=sys.stderr)
-    if failed:
-        return 1
-    print(f"全部 {len(gates) - len(skipped)} 项门槛通过", file=sys.stderr)
-    return 0

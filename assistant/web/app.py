@@ -31,7 +31,7 @@ import gradio as gr  # noqa: E402
 import assistant  # noqa: E402
 from assistant import BadInput, Config, Filters, Index  # noqa: E402
 from assistant.citations import SENTENCE  # noqa: E402
-from assistant.index import IndexUnavailable, fingerprint  # noqa: E402
+from assistant.index import IndexUnavailable  # noqa: E402
 from assistant.retrieval import search  # noqa: E402
 
 HANDBOOK = "《广东专精特新“小巨人”成长手册》"
@@ -75,18 +75,15 @@ CSS = """
 # ---------------------------------------------------------------- index and filter choices
 
 def load_index(cfg: Config) -> Index:
-    """Load the index before the server starts, saying so first when it has to be built."""
-    try:
-        manifest = json.loads((cfg.index_dir / "manifest.json").read_text("utf-8"))
-        fresh = manifest.get("fingerprint") == fingerprint(cfg)
-    except (OSError, ValueError):
-        fresh = False
-    print("正在加载索引……" if fresh else "正在构建索引，首次启动约需 1–2 分钟……", flush=True)
+    """Load (or build) the index before the server starts. A build reports itself in one line as it
+    starts and one as it ends; a plain load is reported here, in one line."""
     t0 = time.perf_counter()
     index = assistant.get_index(cfg)
     # The first question pays for jieba's dictionary and the answerer's derived tables: pay it now.
     assistant.ask("深圳有多少家上市小巨人？", index=index)
-    print(f"索引就绪（{time.perf_counter() - t0:.1f} 秒）。", flush=True)
+    if index.rebuild_reason is None:
+        print(f"索引已加载：{len(index.chunks)} 个分块，{len(index.units)} 个句子单元（{time.perf_counter() - t0:.1f} 秒）。",
+              flush=True)
     return index
 
 
@@ -305,7 +302,7 @@ def build_ui(index: Index) -> gr.Blocks:
         gr.Markdown(f"## {HANDBOOK}问答助手\n"
                     f"只依据普华永道{HANDBOOK}作答，每句话都标注出处；手册里没有的内容会明确说明找不到。"
                     f"　回答方式：**{answerer_label(cfg)}**", elem_id="header")
-        if index.notice:
+        if index.notice:  # only what holds while this index is served (e.g. memory only), never past events
             gr.Markdown(f"（{html.escape(index.notice)}）", elem_id="index-notice")
         turns = gr.State([])
         with gr.Row():

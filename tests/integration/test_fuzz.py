@@ -255,4 +255,5 @@ def test_cli_leading_dash():
     """argparse read "-你好" as an option and printed a multi-line English usage error (fixed in 31f8b0a)."""
     p = subprocess.run(_cli() + ["search", "-你好"], capture_output=True, text=True, timeout=300)
     lines = [line for line in p.stderr.splitlines() if line.strip()]
-    assert p.returncode in (0, 2) and len(lines) <= 1 and all(line.startswith("错误：") for line in lines), p.stderr
+    assert p.returncode == 2 and p.stdout == "", (p.returncode, p.stdout)
+    assert len(lines) == 1 and lines[0].startswith("错误：") and "--" in lines[0], p.stderr

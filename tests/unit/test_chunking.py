@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chunking import NUMBER_WITH_UNIT, chunk_documents, count_tokens, tokens
+from assistant.chunking import chunk_documents, count_tokens, tokens
+from assistant.text import NUMBER_WITH_UNIT
 from assistant.config import ROOT, Config
 from assistant.ingest.corpus import load_corpus
 

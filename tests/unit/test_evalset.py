@@ -127,3 +127,12 @@ def test_evidence_may_span_lines(sources, handbook_text):
     (item,) = to_items([rec])
     spans = find_spans(item.evidence[0], sources)
     assert any(s.start == i - 15 for s in spans)
+
+
+def test_reference_answer_may_contain_spaces():
+    """A reference answer is one string: a space inside it is not an empty field."""
+    rec = {"id": "s1", "question": "宁波有多少家？", "answerable": True, "answer": "宁波有 349 家。",
+           "must_contain": ["349"], "evidence": ["宁波“小巨人”企业数量为349家，位居全国"], "category": "number",
+           "difficulty": "easy"}
+    assert validate([rec], None) == []
+    assert any("answer" in p for p in validate([{**rec, "answer": "  "}], None))

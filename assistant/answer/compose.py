@@ -1,0 +1,114 @@
+"""Composition: which units make the answer (the best with its context, close runners-up), and
+the answer text with a citation marker after every sentence."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..chunking import Unit
+from ..citations import Citation
+from ..index import Index
+from .evidence import ENUMERATION, PRESCRIPTIVE, Candidate
+from .frame import Frame
+from .rules import RULES
+
+ASKS_POINTS = RULES.patterns["asks_points"].pattern
+CONTINUES = RULES.patterns["continues"].pattern
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """The composition settings of one answer (copied from Config; the threshold from the model)."""
+
+    threshold: float
+    join_ratio: float
+    max_context_units: int
+    list_extra: int
+    other_extra: int
+
+
+def _cite(u: Unit, cites: list[Citation]) -> str:
+    """Citation markers for a unit's spans, reusing numbers for spans already cited."""
+    marks = []
+    for sp in u.spans:
+        existing = next((c for c in cites if (c.doc, c.start, c.end) == (sp.doc, sp.start, sp.end)), None)
+        if existing is None:
+            existing = Citation(len(cites) + 1, sp.doc, sp.start, sp.end, u.section, sp.text)
+            cites.append(existing)
+        marks.append(f"[{existing.n}]")
+    return "".join(dict.fromkeys(marks))
+
+
+def compose(units: list[Unit], cites: list[Citation], notes: list[str] = ()) -> str:
+    """One line per unit; every sentence of it carries the unit's markers."""
+    lines = []
+    for u in units:
+        marks = _cite(u, cites)
+        text = re.sub(r"[；;，,、\s]+$", "", u.text)
+        parts = [p for p in re.findall(r"[^。！？!?]+[。！？!?]*[”’」）)]*", text) if p.strip()]
+        lines.append("".join((p.rstrip() if re.search(r"[。！？!?]", p) else p.rstrip() + "。") + marks for p in parts))
+    return "\n".join(list(lines) + list(notes))
+
+
+def _neighbour(index: Index, u: Unit, step: int) -> Unit | None:
+    """The next/previous unit in the same section (chunks may overlap or split a section)."""
+    k = u.id + step
+    while 0 <= k < len(index.units) and index.units[k].section == u.section:
+        if index.units[k].spans[0].start != u.spans[0].start:
+            nb = index.units[k]
+            return nb if (nb.spans[0].start > u.spans[0].start) == (step > 0) else None
+        k += step
+    return None
+
+
+def _prescriptive(u: Unit) -> bool:
+    return bool(PRESCRIPTIVE.search(u.text))
+
+
+def with_context(unit: Unit, f: Frame, index: Index, max_units: int) -> list[Unit]:
+    """The unit of an answer is a fact with its context: the rest of a sentence split at ；, a next
+    sentence that elaborates ("这要求…"), the items of an enumeration it opens ("一是…；二是…"), the
+    body of a short enumerated heading ("第二，搭建……平台。" + how), or for a how-question the
+    recommendation that follows a description of the problem."""
+    out, cur = [unit], unit
+    while len(out) < max_units:
+        nxt = _neighbour(index, cur, 1)
+        if nxt is None:
+            break
+        heading = ENUMERATION.match(cur.text) and len(cur.text) <= 30 and not ENUMERATION.match(nxt.text)
+        if (cur.joins_next or CONTINUES.match(nxt.text) or heading
+                or (ENUMERATION.match(cur.text) and ENUMERATION.match(nxt.text) and cur.joins_next)
+                # a how-answer: the recommendation after the problem, and the measures that follow it
+                or (f.answer_type == "how" and _prescriptive(nxt) and (cur is unit or _prescriptive(cur)))):
+            out.append(nxt)
+            cur = nxt
+        else:
+            break
+    return out
+
+
+def pick_units(ranked: list[Candidate], f: Frame, index: Index, s: AnswerSettings) -> list[Unit]:
+    """The best candidate with its context, then close runners-up for list and how questions.
+
+    ranked is best first by the model's p; the caller has already decided that ranked[0] answers.
+    """
+    best = ranked[0]
+    if ENUMERATION.match(best.unit.text) and ASKS_POINTS.search(f.question):
+        # "袁锋总结了哪几条经验": the whole enumeration the best unit belongs to, in order
+        siblings = [u for u in index.units if u.section == best.unit.section and ENUMERATION.match(u.text)
+                    and u.kind == best.unit.kind]
+        seen: set[int] = set()
+        chosen = [u for u in siblings if not (u.spans[0].start in seen or seen.add(u.spans[0].start))][:6]
+        return sorted(chosen, key=lambda u: (u.spans[0].doc, u.spans[0].start))
+    chosen = with_context(best.unit, f, index, s.max_context_units)
+    prev = _neighbour(index, best.unit, -1)
+    if prev is not None and prev.joins_next and any(c.unit.id == prev.id and c.p >= s.threshold for c in ranked):
+        chosen.insert(0, prev)
+    limit = len(chosen) + (s.list_extra if f.answer_type in ("how", "list") else s.other_extra)
+    for c in ranked[1:]:
+        if len(chosen) >= limit or c.p < max(s.threshold, best.p * s.join_ratio):
+            break
+        if c.unit.id not in {u.id for u in chosen} and c.unit.text not in {u.text for u in chosen}:
+            chosen.append(c.unit)
+    return sorted(chosen, key=lambda u: (u.spans[0].doc, u.spans[0].start))

@@ -1,0 +1,323 @@
+"""Evidence scorers: each candidate answer unit gets one number per kind of evidence.
+
+Nothing here decides. The hard gates of the old answerer (the asked place named, the asked year in
+scope, a value of the asked type bound to the asked place, the asked measure in the sentence …)
+are features next to the scores (dense similarity, lexical coverage, retrieval ranks); a model
+learned from labelled questions (confidence.py) weighs them. Scorers are small named functions in
+one table, chosen by name (the shape of bm25s's scoring.py), so a new kind of evidence is one entry.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+import jieba
+import numpy as np
+
+from ..chunking import Unit, search_tokens
+from ..citations import number_in
+from ..index import Index
+from ..retrieval import Filters, Hit
+from .rules import RULES
+from .frame import VALUE, Frame, names_place, support_text, value_bound
+
+ENUMERATION = RULES.patterns["enumeration"].pattern
+PRESCRIPTIVE = RULES.patterns["prescriptive"].pattern
+ADVICE_SECTION = RULES.patterns["advice_section"].pattern
+# A report-wide or section-wide date: "截至2023年7月" states the time of every figure under it.
+AS_OF = re.compile(r"截至\s*((?:19|20)\d{2})\s*年")
+ANSWER_TYPES = ("date", "how", "percent", "list", "amount", "count", "number", "entity", "fact")
+SKIPPED_KINDS = ("chart", "toc")
+MIN_UNIT_CHARS = 8
+
+
+@dataclass
+class Context:
+    """What every scorer may look at for one question."""
+
+    frame: Frame
+    index: Index
+    dense: np.ndarray  # cosine of the question with every unit
+    chunk_rank: dict[int, int]  # unit id -> rank of its chunk in hybrid retrieval (absent: not retrieved)
+    best_dense: float = 0.0
+    idf: dict[str, float] = field(default_factory=dict)
+    focus: list[str] = field(default_factory=list)
+    slot: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Candidate:
+    unit: Unit
+    features: dict[str, float]
+    p: float = 0.0  # the model's probability that this unit answers the question
+
+    @property
+    def gates_ok(self) -> bool:
+        return self.features.get("gates_all", 0.0) == 1.0
+
+
+# ---------------------------------------------------------------- gates (1 = holds or not applicable)
+
+def _support(u: Unit, c: Context, lower: bool = False) -> str:
+    """The unit's text with its section path and company, from a table built once per index."""
+    key = "support_lower" if lower else "support"
+    table = c.index.extra(key, lambda: [support_text(x).lower() if lower else support_text(x) for x in c.index.units])
+    return table[u.id]
+
+
+def gate_entities(u: Unit, c: Context) -> float:
+    text = _support(u, c)
+    return float(all(e in text for e in c.frame.entities if e not in c.frame.places))
+
+
+def gate_places(u: Unit, c: Context) -> float:
+    return float(all(names_place(u, p) for p in c.frame.places))
+
+
+def year_scope(u: Unit, index: Index) -> str:
+    """The text a year may be stated in: the sentence, its section path, or its document's as-of date."""
+    doc = index.docs.get(u.spans[0].doc)
+    as_of = index.extra(f"as_of:{u.spans[0].doc}", lambda: " ".join(AS_OF.findall(doc.text)) if doc else "")
+    return f"{support_text(u)} {as_of}"
+
+
+def gate_years(u: Unit, c: Context) -> float:
+    if not c.frame.years:
+        return 1.0
+    scope = year_scope(u, c.index)
+    return float(all(y in scope for y in c.frame.years))
+
+
+def gate_years_in_sentence(u: Unit, c: Context) -> float:
+    return float(all(y in _support(u, c) for y in c.frame.years))
+
+
+def gate_figures(u: Unit, c: Context) -> float:
+    return float(all(number_in(n, "", u.text) for n in c.frame.figures))
+
+
+def qualifier_share(u: Unit, c: Context) -> float:
+    qs = c.frame.qualifiers
+    return sum(bool(re.search(q, u.text)) for q in qs) / len(qs) if qs else 1.0
+
+
+def gate_company(u: Unit, c: Context) -> float:
+    if not c.frame.companies:
+        return 1.0
+    text = _support(u, c)
+    return float(any(any(a in text for a in p.aliases) for p in c.frame.companies))
+
+
+def gate_value_type(u: Unit, c: Context) -> float:
+    rx = VALUE.get(c.frame.answer_type)
+    return float(rx is None or bool(rx.search(u.text)) or (u.kind == "table" and bool(re.search(r"\d", u.text))))
+
+
+def gate_measure_word(u: Unit, c: Context) -> float:
+    f = c.frame
+    if not f.measure or f.answer_type not in ("count", "number") or u.kind == "table":
+        return 1.0
+    return float(bool(re.search(r"(\d|[一二三四五六七八九十两百千万])\s*(余|多)?\s*" + f.measure, u.text)))
+
+
+def gate_value_bound(u: Unit, c: Context) -> float:
+    f = c.frame
+    return float(not f.places or f.answer_type not in VALUE or value_bound(u, f))
+
+
+GATES: dict[str, Callable[[Unit, Context], float]] = {
+    "gate_entities": gate_entities,
+    "gate_places": gate_places,
+    "gate_years": gate_years,
+    "gate_years_sentence": gate_years_in_sentence,
+    "gate_figures": gate_figures,
+    "gate_qualifiers": lambda u, c: float(qualifier_share(u, c) == 1.0),
+    "gate_company": gate_company,
+    "gate_value_type": gate_value_type,
+    "gate_measure_word": gate_measure_word,
+    "gate_value_bound": gate_value_bound,
+}
+# The old answerer's conjunction, kept as one feature (and as the reason shown in reports).
+HARD_GATES = ("gate_entities", "gate_places", "gate_years_sentence", "gate_figures", "gate_qualifiers",
+              "gate_company", "gate_value_type", "gate_measure_word", "gate_value_bound")
+
+
+# ---------------------------------------------------------------- scores
+
+def idf_table(index: Index) -> dict[str, float]:
+    def build():
+        df: dict[str, int] = {}
+        for u in index.units:
+            for t in set(search_tokens(support_text(u))):
+                df[t] = df.get(t, 0) + 1
+        n = len(index.units)
+        table = {t: math.log(1 + n / k) for t, k in df.items()}
+        table[""] = max(table.values(), default=1.0)
+        return table
+    return index.extra("idf", build)
+
+
+def lexical_coverage(u: Unit, c: Context) -> float:
+    """IDF-weighted share of the question's content words found in the unit or its section path."""
+    content = c.frame.content
+    if not content:
+        return 0.0
+    text = _support(u, c, lower=True)
+    default = c.idf.get("", 1.0)  # unseen words weigh as much as the rarest seen one
+    total = sum(c.idf.get(t, default) for t in content)
+    return sum(c.idf.get(t, default) for t in content if t in text) / total if total else 0.0
+
+
+# The asked attribute sits next to the question word: "租金大概多少钱" asks for 租金, "领投方是谁" for 领投方.
+WH_WORD = RULES.patterns["wh_word"].pattern
+CLAUSE = re.compile(r"[，,。？?！!；;、\s]+")
+
+
+SLOT_WINDOW = (3, 2)  # content words this many tokens before / after the question word name the asked slot
+
+
+def wh_clauses(question: str) -> list[str]:
+    """The clauses that ask ("想冲专精特新，手册建议怎么做" -> "手册建议怎么做"); all when none asks."""
+    clauses = [c for c in CLAUSE.split(question) if c]
+    return [c for c in clauses if WH_WORD.search(c)] or clauses
+
+
+def focus_terms(question: str, content: list[str]) -> list[str]:
+    """Content words of the asking clauses: what the question is about, not the asker's own context."""
+    clauses = wh_clauses(question)
+    return [t for t in content if any(t in c for c in clauses)]
+
+
+def slot_terms(question: str, content: list[str]) -> list[str]:
+    """Content words next to the question word: the attribute asked for ("租金大概多少钱" -> 租金)."""
+    out: list[str] = []
+    before, after = SLOT_WINDOW
+    for clause in wh_clauses(question):
+        toks = [t for t in jieba.lcut(clause) if t.strip()]
+        for i, t in enumerate(toks):
+            if WH_WORD.search(t):
+                near = toks[max(0, i - before):i] + toks[i + 1:i + 1 + after]
+                out += [w for w in near if w.lower() in content and w.lower() not in out]
+    return [w.lower() for w in out]
+
+
+def _term_in(term: str, text: str) -> bool:
+    # a long word counts when one of its two-character parts is there ("担保费率" vs "费率")
+    return term in text or (len(term) >= 3 and any(term[i:i + 2] in text for i in range(len(term) - 1)))
+
+
+def _coverage_of(terms: list[str], u: Unit, c: Context) -> float:
+    if not terms:
+        return 1.0
+    text = _support(u, c, lower=True)
+    return sum(_term_in(t, text) for t in terms) / len(terms)
+
+
+def focus_coverage(u: Unit, c: Context) -> float:
+    return _coverage_of(c.focus, u, c)
+
+
+def slot_coverage(u: Unit, c: Context) -> float:
+    return _coverage_of(c.slot, u, c)
+
+
+def gate_focus_places(u: Unit, c: Context) -> float:
+    """Places named in the asking clauses must be the sentence's (a place in the asker's own context need not)."""
+    clauses = wh_clauses(c.frame.question)
+    return float(all(names_place(u, p) for p in c.frame.places if any(p in cl for cl in clauses)))
+
+
+def missing_idf(u: Unit, c: Context) -> float:
+    """The IDF of the rarest question word the unit lacks (0 when it lacks none), scaled to 0–1."""
+    text = _support(u, c, lower=True)
+    default = c.idf.get("", 1.0)
+    missing = [c.idf.get(t, default) for t in c.frame.content if len(t) >= 2 and t not in text]
+    return max(missing, default=0.0) / default
+
+
+def _how(c: Context) -> bool:
+    return c.frame.answer_type == "how"
+
+
+SCORES: dict[str, Callable[[Unit, Context], float]] = {
+    "dense": lambda u, c: float(c.dense[u.id]),
+    "dense_gap": lambda u, c: float(c.dense[u.id]) - c.best_dense,
+    "lexical": lexical_coverage,
+    "focus_coverage": focus_coverage,
+    "slot_coverage": slot_coverage,
+    "gate_focus_places": gate_focus_places,
+    "missing_idf": missing_idf,
+    "qualifier_share": qualifier_share,
+    "chunk_rank_inv": lambda u, c: 1.0 / c.chunk_rank[u.id] if u.id in c.chunk_rank else 0.0,
+    "chunk_retrieved": lambda u, c: float(u.id in c.chunk_rank),
+    "place_in_sentence": lambda u, c: float(bool(c.frame.places) and any(p in u.text for p in c.frame.places)),
+    "prescriptive_how": lambda u, c: float(_how(c) and bool(PRESCRIPTIVE.search(u.text))),
+    "advice_section_how": lambda u, c: float(_how(c) and bool(ADVICE_SECTION.search(u.section))),
+    "enumeration": lambda u, c: float(bool(ENUMERATION.match(u.text))),
+    "kind_table": lambda u, c: float(u.kind == "table"),
+    "kind_profile": lambda u, c: float(u.kind == "profile"),
+    "kind_footnote": lambda u, c: float(u.kind == "footnote"),
+    "kind_byline": lambda u, c: float(u.kind == "byline"),
+    "length_log": lambda u, c: math.log(1 + len(u.text)) / 6.0,
+}
+
+
+def question_features(f: Frame, index: Index | None = None) -> dict[str, float]:
+    """Per-question evidence, the same for every candidate: lets the model learn when to refuse."""
+    out = {f"type_{t}": float(f.answer_type == t) for t in ANSWER_TYPES}
+    corpus = index.extra("corpus_lower", lambda: "\n".join(d.text for d in index.docs.values()).lower()) if index else ""
+    words = [t for t in f.content if len(t) >= 2]
+    out["q_absent_words"] = sum(t not in corpus for t in words) / len(words) if words and index else 0.0
+    out["q_unknown_name"] = float(bool(f.unknown))
+    out["q_constraints"] = min(4, len(f.entities) + len(f.years) + len(f.figures) + len(f.qualifiers)) / 4.0
+    return out
+
+
+FEATURES: tuple[str, ...] = (tuple(GATES) + ("gates_all", "gates_failed") + tuple(SCORES)
+                             + tuple(question_features(Frame("", "fact", [], [], [], [], [], [], [], [])))
+                             + ("dense_x_gates", "lexical_x_gates", "slot_x_focus_places"))
+
+
+def features(u: Unit, c: Context, q_feats: dict[str, float]) -> dict[str, float]:
+    out = {name: fn(u, c) for name, fn in GATES.items()}
+    hard = [out[g] for g in HARD_GATES]
+    out["gates_all"] = float(all(hard))
+    out["gates_failed"] = (len(hard) - sum(hard)) / len(hard)
+    out.update((name, fn(u, c)) for name, fn in SCORES.items())
+    out.update(q_feats)
+    out["dense_x_gates"] = out["dense"] * out["gates_all"]
+    out["slot_x_focus_places"] = out["slot_coverage"] * out["gate_focus_places"]
+    out["lexical_x_gates"] = out["lexical"] * out["gates_all"]
+    return out
+
+
+# ---------------------------------------------------------------- candidates
+
+def candidate_ids(qvec: np.ndarray, hits: list[Hit], index: Index, extra_units, filters: Filters | None,
+                  unit_candidates: int) -> tuple[list[int], dict[int, int], np.ndarray]:
+    """Units of the retrieved chunks, a profiled company's units, and the best units by dense search."""
+    rank: dict[int, int] = {}
+    for h in hits:
+        for uid in h.chunk.units:
+            rank.setdefault(uid, h.rank)
+    dense = index.unit_vecs @ qvec
+    order = list(rank) + list(extra_units) + [int(i) for i in np.argsort(-dense)[:unit_candidates]]
+    allowed = filters.allows if filters else (lambda ch: True)
+    ids = [uid for uid in dict.fromkeys(order)
+           if index.units[uid].kind not in SKIPPED_KINDS and len(index.units[uid].text) >= MIN_UNIT_CHARS
+           and allowed(index.chunks[index.units[uid].chunk])]
+    return ids, rank, dense
+
+
+def candidates(f: Frame, qvec: np.ndarray, hits: list[Hit], index: Index, extra_units=(),
+               filters: Filters | None = None, unit_candidates: int = 30) -> list[Candidate]:
+    ids, rank, dense = candidate_ids(qvec, hits, index, extra_units, filters, unit_candidates)
+    if not ids:
+        return []
+    ctx = Context(f, index, dense, rank, float(max(dense[i] for i in ids)), idf_table(index),
+                  focus_terms(f.question, f.content), slot_terms(f.question, f.content))
+    q_feats = question_features(f, index)
+    return [Candidate(index.units[uid], features(index.units[uid], ctx, q_feats)) for uid in ids]

@@ -1,0 +1,180 @@
+"""`assistant train`: fit the answerer's confidence model and choose its threshold, reproducibly.
+
+1. Features: every candidate unit of every train question (bank train split + the older own sets),
+   computed by the runtime code (answer.rank), labelled positive when the unit overlaps the
+   question's evidence or contains every required string; unanswerable questions give negatives only.
+2. Fit: standardised features, L2 logistic regression (lbfgs; deterministic).
+3. Threshold: every dev question asked with the new model and no threshold; the threshold is the one
+   that maximises accuracy + refusal rate with the false-refusal rate at most `max_false_refusal`.
+The model file records its provenance (data files with sha256, command, date, metrics on dev).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ..answer import confidence
+from ..answer.evidence import FEATURES
+from ..text import bare_text
+from .bank import LEGACY_TRAIN, files, items
+from .evalset import EvalItem, evidence_spans, load
+
+MAX_FALSE_REFUSAL = 0.05
+C = 1.0  # inverse L2 strength
+
+
+def label(unit, item: EvalItem, spans) -> int:
+    if not item.answerable:
+        return 0
+    text = bare_text(unit.text)
+    if item.must_contain and all(bare_text(m) in text for m in item.must_contain):
+        return 1
+    return int(any(s.overlaps(sp.doc, sp.start, sp.end) for sp in unit.spans for s in spans))
+
+
+def training_rows(index, train_items: list[EvalItem]) -> tuple[np.ndarray, np.ndarray]:
+    from ..answer.answerer import sub_questions
+    from ..answer.input import check_question
+    from ..retrieval import Filters
+
+    sources = index.sources()
+    xs, ys = [], []
+    for item in train_items:
+        spans = evidence_spans(item, sources)
+        subs, _ = sub_questions(check_question(item.question), index)
+        for sq in subs:
+            _, ranked, _ = _rank(sq, index, Filters())
+            for c in ranked:
+                xs.append([c.features[n] for n in FEATURES])
+                ys.append(label(c.unit, item, spans))
+    return np.array(xs, dtype=np.float64), np.array(ys, dtype=np.int64)
+
+
+def _rank(question, index, filters):
+    from ..answer.answerer import gather
+
+    return gather(question, index, filters, {})
+
+
+def fit(x: np.ndarray, y: np.ndarray, provenance: dict) -> confidence.ConfidenceModel:
+    try:
+        from sklearn.linear_model import LogisticRegression
+    except ImportError as e:
+        raise SystemExit("错误：训练需要 scikit-learn：pip install -e '.[train]'") from e
+
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    lr = LogisticRegression(C=C, max_iter=5000, solver="lbfgs")
+    lr.fit((x - mean) / scale, y)
+    return confidence.ConfidenceModel(FEATURES, mean, scale, lr.coef_[0], float(lr.intercept_[0]), 0.5, provenance)
+
+
+def choose_threshold(confs: list[float], answerable: list[bool], correct: list[bool],
+                     max_false_refusal: float = MAX_FALSE_REFUSAL) -> tuple[float, dict]:
+    """The threshold maximising accuracy + refusal rate subject to the false-refusal cap."""
+    a = np.array(answerable)
+    c, ok = np.array(confs), np.array(correct)
+    best = (-1.0, 0.0, {})
+    for t in sorted({0.0, *[round(v, 6) for v in confs]}):
+        answered = c >= t
+        fr = float((a & ~answered).sum() / max(1, a.sum()))
+        if fr > max_false_refusal:
+            continue
+        acc = float((a & answered & ok).sum() / max(1, a.sum()))
+        ref = float((~a & ~answered).sum() / max(1, (~a).sum()))
+        if acc + ref > best[0]:
+            best = (acc + ref, t, {"answer_accuracy": round(acc, 4), "refusal_rate": round(ref, 4), "false_refusal_rate": round(fr, 4)})
+    return best[1], best[2]
+
+
+def dev_outcomes(index, model_path: Path, dev_items: list[EvalItem]) -> tuple[list[float], list[bool], list[bool]]:
+    import assistant
+
+    cfg = replace(index.cfg, confidence_model=model_path, answer_threshold=0.0)
+    idx = replace(index, cfg=cfg)
+    confs, answerable, correct = [], [], []
+    for item in dev_items:
+        a = assistant.ask(item.question, index=idx)
+        confs.append(a.confidence if not a.refused else 0.0)
+        answerable.append(item.answerable)
+        text = bare_text(a.answer)
+        correct.append(not a.refused and all(bare_text(m) in text for m in item.must_contain))
+    return confs, answerable, correct
+
+
+def _digest(paths: list[Path]) -> list[dict]:
+    from ..config import ROOT
+
+    return [{"file": str(p.relative_to(ROOT)), "sha256": hashlib.sha256(p.read_bytes()).hexdigest()[:16]} for p in paths]
+
+
+def train(index, out: Path, log=print) -> confidence.ConfidenceModel:
+    sources = index.sources()
+    train_files = files("train") + [p for p in LEGACY_TRAIN if p.exists()]
+    train_items = [it for p in train_files for it in load(p, sources)]
+    dev_items = items("dev", sources)
+    log(f"训练：{len(train_items)} 题（{len(train_files)} 个文件）；选阈值：dev {len(dev_items)} 题")
+    x, y = training_rows(index, train_items)
+    log(f"候选 {len(y)} 个，正例 {int(y.sum())} 个")
+    provenance = {"command": "assistant train", "train_files": _digest(train_files), "dev_files": _digest(files("dev")),
+                  "candidates": int(len(y)), "positives": int(y.sum()), "C": C, "max_false_refusal": MAX_FALSE_REFUSAL,
+                  "features": len(FEATURES),
+                  "date": time.strftime("%Y-%m-%d")}
+    model = fit(x, y, provenance)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(model.to_json(), ensure_ascii=False, indent=1) + "\n", "utf-8")
+    confidence.load.cache_clear()
+    confs, answerable, correct = dev_outcomes(index, out, dev_items)
+    t, dev_metrics = choose_threshold(confs, answerable, correct)
+    model = replace(model, threshold=t, provenance={**provenance, "dev_at_threshold": dev_metrics})
+    out.write_text(json.dumps(model.to_json(), ensure_ascii=False, indent=1) + "\n", "utf-8")
+    confidence.load.cache_clear()
+    log(f"阈值 {t:.4f}；dev：{dev_metrics}")
+    return model
+
+
+COMPOSITION_GRID = {"join_ratio": (0.5, 0.7, 0.9), "other_extra_units": (1, 2)}
+
+
+def composition_sweep(index, log=print) -> list[dict]:
+    """Answer accuracy on the train split for each composition setting (the Config defaults came from this)."""
+    import itertools
+
+    import assistant
+
+    from .evaluation import normalise
+
+    sources = index.sources() if hasattr(index, "sources") else {d: doc.text for d, doc in index.docs.items()}
+    answerable = [it for it in items("train", sources) if it.answerable]
+    rows = []
+    for values in itertools.product(*COMPOSITION_GRID.values()):
+        setting = dict(zip(COMPOSITION_GRID, values))
+        idx = replace(index, cfg=replace(index.cfg, **setting))
+        answers = [assistant.ask(it.question, index=idx) for it in answerable]
+        ok = [not a.refused and all(normalise(m) in normalise(a.answer) for m in it.must_contain)
+              for a, it in zip(answers, answerable)]
+        rows.append({**setting, "answer_accuracy": round(sum(ok) / len(ok), 4),
+                     "mean_chars": round(sum(len(a.answer) for a in answers) / len(answers))})
+        log(str(rows[-1]))
+    return rows
+
+
+def main(args) -> int:
+    import assistant
+
+    t0 = time.perf_counter()
+    index = assistant.get_index()
+    if getattr(args, "sweep_composition", False):
+        composition_sweep(index, log=lambda m: print(m, file=sys.stderr))
+        return 0
+    out = Path(args.out) if args.out else index.cfg.confidence_model
+    train(index, out, log=lambda m: print(m, file=sys.stderr))
+    print(f"模型已写入 {out}（{time.perf_counter() - t0:.1f} 秒）", file=sys.stderr)
+    return 0
