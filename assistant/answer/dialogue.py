@@ -62,6 +62,7 @@ def rules() -> Rules:
     lex, pat = data["lexicon"], data["patterns"]
     entries = glossary()[0]
     lexicon = {k: list(lex.get(k, [])) for k in ("place", "board", "industry", "tier", "measure", "aspect")}
+    lexicon["relative_measure"] = list(lex.get("relative_measure", []))
     lexicon["document"] = [e.zh for e in entries if e.kind == "term" and re.search(DOCUMENT_WORDS, e.zh)]
     # the glossary's companies, agencies and people are entities a pronoun can mean
     lexicon["company"] = [e.zh for e in entries if e.kind in ("company", "agency")]
@@ -385,6 +386,8 @@ def swap_measure(prev: Turn, new: str) -> str:
     for name in subjects:  # "普渡科技的专利" after a question about 普渡科技: the measure is "专利"
         new = new.replace(name, "")
     new = new.strip("的 ，,")
+    if new in rules().lexicon["relative_measure"]:  # "培育比" of the previous measure (单项冠军)
+        new = "".join(m for m in prev.about.get("measure", []) if m not in new) + new
     time = "".join(f"{y}年" for y in YEAR.findall(prev.resolved))
     each = "各是多少？" if len(subjects) > 1 else "是多少？"
     return f"{time}{'和'.join(subjects)}的{new}{each}"
@@ -482,6 +485,9 @@ def handbook_outline(index, question: str) -> list[str]:
     if not parents:
         return []
     parent = max(parents, key=parents.get)
+    points = _section_points(index, parent, question)
+    if points:
+        return points
     children: dict[int, str] = {}
     for c in index.chunks:
         path = c.section.split(" > ")
@@ -491,6 +497,22 @@ def handbook_outline(index, question: str) -> list[str]:
             if m:
                 children.setdefault(_cn_number(m.group(1)), child[m.end():].strip())
     return [children[n] for n in sorted(children) if n > 0]
+
+
+def _section_points(index, parent: str, question: str) -> list[str]:
+    """When the question names one numbered section ("“引进来和走出去”这一节"), that section's own
+    enumerated points ("第一，…", "一是…"), in order."""
+    named = next((c.section for c in index.chunks if c.section.startswith(parent + " > ")
+                  and any(len(part) >= 4 and part in question
+                          for part in re.split(r"[，,：:]", HEADING_NUMBER.sub("", c.section.split(" > ")[parent.count(" > ") + 1])))), None)
+    if named is None:
+        return []
+    section = " > ".join(named.split(" > ")[:parent.count(" > ") + 2])
+    starts: dict[int, str] = {}
+    for u in index.units:
+        if u.section.startswith(section) and ENUMERATED.match(u.text):
+            starts.setdefault(u.spans[0].start, ENUMERATED.sub("", MARKER.sub("", u.text)).strip(" ：:。"))
+    return [starts[k] for k in sorted(starts)]
 
 
 def note_line(standalone: str) -> str:
