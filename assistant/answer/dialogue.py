@@ -29,6 +29,7 @@ CN_ORDINALS = "一二三四五六七八九十"
 YEAR = re.compile(r"((?:19|20)\d{2})年")
 BATCH = re.compile(r"第([一二三四五六七八九十])批")
 MAX_INHERIT_CHARS = 20
+ENGLISH_REFUSAL = "The handbook does not answer this question."
 DOCUMENT_WORDS = r"(计划|方案|办法|行动|细则|意见|通知|规划)$"
 DOCUMENT = re.compile(r"《[^《》]{2,40}》")
 HEADING_NUMBER = re.compile(r"^（([一二三四五六七八九十]+)）")
@@ -61,6 +62,7 @@ def rules() -> Rules:
     lex, pat = data["lexicon"], data["patterns"]
     entries = glossary()[0]
     lexicon = {k: list(lex.get(k, [])) for k in ("place", "board", "industry", "tier", "measure", "aspect")}
+    lexicon["relative_measure"] = list(lex.get("relative_measure", []))
     lexicon["document"] = [e.zh for e in entries if e.kind == "term" and re.search(DOCUMENT_WORDS, e.zh)]
     # the glossary's companies, agencies and people are entities a pronoun can mean
     lexicon["company"] = [e.zh for e in entries if e.kind in ("company", "agency")]
@@ -68,7 +70,7 @@ def rules() -> Rules:
     lexicon["place"] += [e.zh for e in entries if e.kind == "place" and e.zh not in lexicon["place"]]
     return Rules(lexicon, dict(lex["relative_time"]),
                  {"company": lex["pronoun_company"], "person": lex["pronoun_person"], "place": lex["pronoun_place"],
-                  "document": lex["pronoun_document"]},
+                  "document": lex["pronoun_document"], "pair": lex["pronoun_pair"]},
                  re.compile(pat["elliptical"]), re.compile(pat["opening"]), re.compile(pat["ordinal"]),
                  [(re.compile(a), b) for a, b in pat["ordinal_ask"]], pat["ordinal_default"], pat["not_pronoun"],
                  re.compile(pat["asks_entity"]), re.compile(pat["comparison"]), re.compile(pat["question_word"]),
@@ -217,7 +219,10 @@ def resolve(question: str, state: list[Turn], companies: list[str] = (), outline
         # "佛山那边…" names its place: "那边" is no reference
         referent = find_referent(pronoun[1], state)
         if referent:
-            return question.replace(pronoun[0], referent, 1), "pronoun", None
+            resolved = question.replace(pronoun[0], referent, 1)
+            if pronoun[1] == "pair":  # "两者相差多少？": the pair, compared on the previous measure
+                resolved = inherit_measure(resolved, state, companies, len(resolved)) or resolved
+            return resolved, "pronoun", None
         said = re.search(re.escape(pronoun[0]) + SPEECH, question)
         if said:  # "他说的“人和”指什么" with no name to give: what was said is in the handbook's text
             return question[:said.start()] + question[said.end():], "pronoun", None
@@ -253,6 +258,8 @@ def find_pronoun(question: str) -> tuple[str, str] | None:
 def find_referent(kind: str, state: list[Turn]) -> str | None:
     """What a pronoun means: the entity the previous answer gave when the question asked for one,
     else the entity of that kind in the previous question, else in its answer; then further back."""
+    if kind == "pair":
+        return _last_pair(state)
     kinds = {"company": ("company", "place"), "person": ("person", "company"), "place": ("place",),
              "document": ("document",)}[kind]
     for turn in reversed(state[-3:]):
@@ -264,6 +271,19 @@ def find_referent(kind: str, state: list[Turn]) -> str | None:
                          and not (src is turn.named and turn.asks_entity and n in turn.resolved)]
                 if names:
                     return names[0]
+    return None
+
+
+def _last_pair(state: list[Turn]) -> str | None:
+    """"两者"/"两地": the last two places (or companies) the conversation asked about."""
+    for kind in ("place", "company"):
+        names: list[str] = []
+        for turn in reversed(state):
+            for n in reversed(turn.about.get(kind, [])):
+                if n not in names:
+                    names.append(n)
+        if len(names) >= 2:
+            return f"{names[1]}和{names[0]}"
     return None
 
 
@@ -315,10 +335,15 @@ def resolve_elliptical(new: str, prev: Turn, companies: list[str]) -> tuple[str,
         if word in new:
             shifted = shift_time(prev.resolved, shift)
             return (shifted, "time", None) if shifted else (f"{base}，{word}是多少？", "time", None)
+    when = YEAR.search(new) or BATCH.search(new)
+    if when and len(new) <= len(when.group()) + 1:  # "那2022年呢？", "第四批呢？": another time
+        return swap_time(prev.resolved, when.group()), "time", None
     got = mentions(new, companies=companies)
-    for kind in ENTITY_KINDS:
-        if kind in got:
-            return swap_entity(prev, kind, got[kind], companies), "swap", None
+    entity = next((k for k in ENTITY_KINDS if k in got), None)
+    if entity and "measure" in got and got[entity] != prev.about.get(entity):
+        return f"{new}是多少？", "swap", None  # "那东莞的融资呢？": a new subject and a new measure
+    if entity and not ("measure" in got and got[entity] == prev.about.get(entity)):
+        return swap_entity(prev, entity, got[entity], companies), "swap", None
     if "measure" in got:
         return swap_measure(prev, new), "measure", None
     if "aspect" in got:
@@ -352,14 +377,27 @@ def swap_entity(prev: Turn, kind: str, new: list[str], companies: list[str]) -> 
 
 def swap_measure(prev: Turn, new: str) -> str:
     """The same subjects, another measure: "珠三角和长三角的培育比各是多少？"."""
-    subjects = [n for k in ("place", "company", "person", "board", "industry") for n in prev.about.get(k, [])]
+    subjects = ([n for k in ("place", "company", "person", "board") for n in prev.about.get(k, [])]
+                or prev.about.get("industry", []))
     if not subjects:
         old = prev.about.get("measure", [])
         base = prev.resolved.replace(old[0], new, 1) if old else f"{new}：{prev.resolved}"
         return base
+    for name in subjects:  # "普渡科技的专利" after a question about 普渡科技: the measure is "专利"
+        new = new.replace(name, "")
+    new = new.strip("的 ，,")
+    if new in rules().lexicon["relative_measure"]:  # "培育比" of the previous measure (单项冠军)
+        new = "".join(m for m in prev.about.get("measure", []) if m not in new) + new
     time = "".join(f"{y}年" for y in YEAR.findall(prev.resolved))
     each = "各是多少？" if len(subjects) > 1 else "是多少？"
     return f"{time}{'和'.join(subjects)}的{new}{each}"
+
+
+def swap_time(q: str, when: str) -> str:
+    """The previous question at another year or batch (prefixed when it named none)."""
+    rx = YEAR if YEAR.fullmatch(when) else BATCH
+    m = rx.search(q)
+    return q[:m.start()] + when + q[m.end():] if m else when + q
 
 
 def shift_time(q: str, shift: int) -> str | None:
@@ -374,11 +412,11 @@ def shift_time(q: str, shift: int) -> str | None:
     return None
 
 
-def inherit_measure(question: str, state: list[Turn], companies: list[str]) -> str | None:
+def inherit_measure(question: str, state: list[Turn], companies: list[str], max_chars: int = MAX_INHERIT_CHARS) -> str | None:
     """A short question naming a subject but no measure takes the previous question's measure:
     "深圳占了多少？" after "广东现在上市的小巨人累计有多少家？" -> "深圳上市小巨人占了多少？"."""
     got = mentions(question, companies=companies)
-    if "measure" in got or "aspect" in got or "tier" in got or len(question) > MAX_INHERIT_CHARS:
+    if "measure" in got or "tier" in got or len(question) > max_chars:
         return None
     subjects = [n for k in ("place", "company", "board") for n in got.get(k, [])]
     if not subjects:
@@ -388,8 +426,9 @@ def inherit_measure(question: str, state: list[Turn], companies: list[str]) -> s
     insert += "小巨人" if any("小巨人" in t.resolved for t in state) and "小巨人" not in question else ""
     if not insert:
         return None
-    first = subjects[0]
-    i = question.find(first) + len(first)
+    last = subjects[-1] if question.find(subjects[-1]) > question.find(subjects[0]) else subjects[0]
+    i = question.find(last) + len(last)
+    i += bool(re.match(r"[市区省县镇]", question[i:]))  # after "东莞市", not inside it
     return question[:i] + insert + question[i:]
 
 
@@ -446,6 +485,9 @@ def handbook_outline(index, question: str) -> list[str]:
     if not parents:
         return []
     parent = max(parents, key=parents.get)
+    points = _section_points(index, parent, question)
+    if points:
+        return points
     children: dict[int, str] = {}
     for c in index.chunks:
         path = c.section.split(" > ")
@@ -455,6 +497,22 @@ def handbook_outline(index, question: str) -> list[str]:
             if m:
                 children.setdefault(_cn_number(m.group(1)), child[m.end():].strip())
     return [children[n] for n in sorted(children) if n > 0]
+
+
+def _section_points(index, parent: str, question: str) -> list[str]:
+    """When the question names one numbered section ("“引进来和走出去”这一节"), that section's own
+    enumerated points ("第一，…", "一是…"), in order."""
+    named = next((c.section for c in index.chunks if c.section.startswith(parent + " > ")
+                  and any(len(part) >= 4 and part in question
+                          for part in re.split(r"[，,：:]", HEADING_NUMBER.sub("", c.section.split(" > ")[parent.count(" > ") + 1])))), None)
+    if named is None:
+        return []
+    section = " > ".join(named.split(" > ")[:parent.count(" > ") + 2])
+    starts: dict[int, str] = {}
+    for u in index.units:
+        if u.section.startswith(section) and ENUMERATED.match(u.text):
+            starts.setdefault(u.spans[0].start, ENUMERATED.sub("", MARKER.sub("", u.text)).strip(" ：:。"))
+    return [starts[k] for k in sorted(starts)]
 
 
 def note_line(standalone: str) -> str:
@@ -473,6 +531,8 @@ def present(answer, understood: Understood, sources: dict[str, str]):
     if understood.rewritten:
         answer.answered_question = understood.standalone
     if answer.refused:
+        if understood.language == "en":
+            answer.notice = answer.notice or ENGLISH_REFUSAL
         return answer
     lines = [ln for ln in answer.answer.split("\n") if not ln.startswith("（理解为：")]
     first = next((i for i, ln in enumerate(lines) if ln.strip() and not META_LINE.match(ln.strip())), None)

@@ -117,7 +117,7 @@ def detect(text: str) -> Language:
     letters = sum(len(w) for w in words)
     if len(KANA_HANGUL.findall(text)) >= 2 or (len(OTHER_SCRIPT.findall(text)) >= 3 and not han):
         return Language("other")
-    if len(words) >= 3 and letters > 2 * han:
+    if (len(words) >= 3 and letters > 2 * han) or (words and not han):
         english = sum(w in ENGLISH_WORDS for w in words)
         foreign = sum(w in FOREIGN_WORDS for w in words) + len(ACCENTED.findall(text))
         return Language("other" if foreign > english else "en")
