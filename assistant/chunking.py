@@ -64,6 +64,7 @@ def init_jieba(extra_words: tuple[str, ...] = ()) -> None:
     jieba.initialize()  # loads the dictionary (and its word frequencies) once, from jieba's cache
     for w in DOMAIN_WORDS + extra_words:
         jieba.add_word(w, freq=20000)
+    tokens.cache_clear()  # tokens cut before these words were known would depend on call order
 
 
 @lru_cache(maxsize=50000)

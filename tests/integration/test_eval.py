@@ -19,7 +19,7 @@ from assistant.retrieval import Hit, search
 
 TOP_KEYS = set(METRICS) | {"n", "by_category", "latency_ms"}
 EVIDENCE = "国家级专精特新“小巨人”达到1.2万家，专精特新中小企业10.3万家"
-COUNTRY = EvalItem("c1", "现在全国一共有多少家国家级的专精特新“小巨人”？", True, "达到1.2万家。", ("1.2万家",),
+COUNTRY = EvalItem("c1", "全国的国家级专精特新小巨人企业有多少家？", True, "达到1.2万家。", ("1.2万家",),
                    (EVIDENCE,), "number", "easy")
 # must_contain names a Foshan company: an answer to a national count has no reason to contain it
 IMPOSSIBLE = EvalItem("c2", "现在全国一共有多少家国家级的专精特新“小巨人”？", True, "（不可能的答案）", ("康思达液压机械",),
@@ -116,7 +116,7 @@ def test_run_eval_on_crafted_items(index):
     assert rep.by_category["unanswerable"]["refusal_rate"] == 1.0
     assert rep.metrics["refusal_rate"] == 1.0
     assert rep.by_category["number"]["n"] == 2
-    # c1 is eval/qa.jsonl's q001, answered from the preface: a wrong or refused c1 is a failure here
+    # c1 (a paraphrase of eval/qa.jsonl's q001) is answered from the preface: a wrong or refused c1 is a failure here
     assert by_id["c1"].correct is True, by_id["c1"].answer.answer
     assert by_id["c1"].missing == [] and by_id["c1"].supported is True
     assert rep.metrics["answer_accuracy"] == pytest.approx(0.5)
