@@ -180,9 +180,12 @@ def test_follow_up_and_earlier_sources(page):
 
 
 FOLLOW_UPS = ["广州有多少家上市小巨人？", "那东莞呢？", "那深圳呢？", "广东一共有多少家专精特新小巨人企业？"]
+# UI_REPEAT=N runs the lost-question tests N times against one server (races show up in numbers)
+REPEAT = pytest.mark.parametrize("attempt", range(int(os.environ.get("UI_REPEAT") or 1)))
 
 
-def test_back_to_back_questions_are_never_lost(page):
+@REPEAT
+def test_back_to_back_questions_are_never_lost(page, attempt):
     """Each question is typed and sent the moment the previous one is sent (while it is answered):
     the box is locked until that answer ends, then the next goes through. Nothing is dropped or erased."""
     page.fill("#question textarea", FOLLOW_UPS[0])
@@ -197,7 +200,8 @@ def test_back_to_back_questions_are_never_lost(page):
     expect(page.locator("#question textarea")).to_have_value("")
 
 
-def test_question_typed_right_after_an_answer(page):
+@REPEAT
+def test_question_typed_right_after_an_answer(page, attempt):
     """The reported bug: a question sent the moment an answer appears was lost or answered "问题为空"."""
     for n, q in enumerate(FOLLOW_UPS[:3], 1):
         expect(page.locator("#answer .message.bot")).to_have_count(n - 1)
