@@ -9,6 +9,7 @@ The index is opened (built if missing or stale) once per process and shared by e
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 
@@ -75,6 +76,7 @@ def ask(question, history: list | None = None, *, filters: Filters | None = None
         standalone = check_question(turn.standalone)
     except BadInput:
         standalone = question
+        turn = dataclasses.replace(turn, standalone=question, rule="standalone")
     if idx.cfg.llm_base_url:
         from .generate import ask_llm
 

@@ -21,8 +21,13 @@ EVENT_ROUTES = ("/queue/join", "/run/predict", "/api/predict")
 NAMED_ROUTE = re.compile(r"/(?:call|run|api)/([^/]+)/?$")  # POST /gradio_api/call/<api_name> {"data": [...]}
 
 
+ERROR_CODES = {403: "forbidden", 404: "not_found", 413: "request_too_large", 422: "invalid_input", 429: "rate_limited"}
+
+
 def _reply(status: int, message: str):
-    body = json.dumps({"error": message}, ensure_ascii=False).encode("utf-8")
+    # OpenAI's error object: the API's clients and the chat page's both read one shape
+    error = {"message": message, "type": "invalid_request_error", "param": None, "code": ERROR_CODES.get(status, "bad_request")}
+    body = json.dumps({"error": error}, ensure_ascii=False).encode("utf-8")
     headers = [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode())]
 
     async def send_to(send):

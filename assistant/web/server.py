@@ -17,7 +17,6 @@ import traceback
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: analytics would call out
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import gradio as gr  # noqa: E402
 from fastapi import Depends, FastAPI, Request  # noqa: E402
 from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.responses import JSONResponse  # noqa: E402
@@ -28,7 +27,7 @@ from assistant import Config, Index  # noqa: E402
 from assistant.index import IndexUnavailable, load_index as load_index_read_only  # noqa: E402
 from assistant.store import LazyStore, StoreError  # noqa: E402
 
-from .app import CSS, THEME_FONTS, build_ui  # noqa: E402
+from .app import guarded, mount_chat  # noqa: E402
 from .openai_api import ApiError, error_response, make_router  # noqa: E402
 
 WARM_UP_QUESTION = "深圳有多少家上市小巨人？"
@@ -80,8 +79,9 @@ def add_probes(app: FastAPI, index: Index, stores: LazyStore) -> None:
         return {"status": "ready", "checks": checks}
 
 
-def build_app(index: Index, stores: LazyStore | None = None) -> FastAPI:
-    """The chat page and the API for one process; answers are served even while the database is down."""
+def build_app(index: Index, stores: LazyStore | None = None):
+    """The chat page and the API for one process (an ASGI app: the FastAPI app behind the request
+    guard); answers are served even while the database is down."""
     cfg = index.cfg
     stores = stores or LazyStore(cfg.store_url)
     app = FastAPI(title="小巨人手册问答 API", docs_url="/v1/docs", openapi_url="/v1/openapi.json", redoc_url=None)
@@ -97,10 +97,9 @@ def build_app(index: Index, stores: LazyStore | None = None) -> FastAPI:
             return error_response(405, f"不支持的方法 {request.method}。", code="method_not_allowed")
         return error_response(404, f"没有这个接口：{request.url.path[:100]}", code="not_found")
 
-    demo = build_ui(index)
-    demo.queue(default_concurrency_limit=cfg.ask_concurrency)
-    return gr.mount_gradio_app(app, demo, path="/", theme=gr.themes.Default(**THEME_FONTS), css=CSS, ssr_mode=False,
-                               mcp_server=False, enable_monitoring=False)
+    # the chat page with the web chat's request limits (body cap, no uploads, event checks) in front of both
+    app, demo = mount_chat(app, index)
+    return guarded(app, demo, cfg)
 
 
 def create_app() -> FastAPI:

@@ -90,7 +90,7 @@ def test_request_body_size_is_capped(server, ids, size):
     body = b'{"data": ["' + b"a" * size + b'", "up", null], "fn_index": %d, "session_hash": "big"}' % ids["feedback"]
     with raw.client() as http:
         r = http.post(server.url + "gradio_api/queue/join", content=body, headers={"content-type": "application/json"})
-        assert r.status_code == 413 and "请求过大" in r.json()["error"]
+        assert r.status_code == 413 and "请求过大" in r.json()["error"]["message"]
         assert "109" in last_answer(ask(http, server, ids, "深圳有多少家上市小巨人？", "after-big"))
 
 
