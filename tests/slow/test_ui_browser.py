@@ -17,19 +17,14 @@ import pytest
 playwright = pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
+from _browser import ARGS, CHROMIUM, LOCAL, TIMEOUT_MS, needs_chromium  # noqa: E402,F401
 from _ui_server import ROOT, running_server  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-# Playwright's own browser download cannot work here: drive the distribution's chromium, quietly.
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-LOCAL = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/|^(data|blob|about):")
 # Tests never write tracked files: the screenshot goes to a temporary folder unless an explicit
 # refresh asks for it (UI_SCREENSHOT=docs/screenshot.png pytest tests/slow/test_ui_browser.py).
 SCREENSHOT = Path(os.environ.get("UI_SCREENSHOT") or Path(tempfile.gettempdir()) / "xiaojuren-ui-screenshot.png")
-TIMEOUT_MS = 60_000
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian chromium (apt-get install chromium)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
