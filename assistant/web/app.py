@@ -14,7 +14,6 @@ Every other event is internal to the page (not listed in the API) and validates 
 from __future__ import annotations
 
 import html
-import json
 import os
 import sys
 import threading

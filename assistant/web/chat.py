@@ -21,7 +21,7 @@ from assistant.retrieval import search
 from assistant.store import Store, StoreError, TurnRecord
 
 from .limits import HEAVY_CHARS, Busy, Limits, RateLimiter, bounded_history, log_rejected
-from .render import (EMPTY_SOURCES, LOOKING_UP, RELATED_LABEL, anchor_map, chat_markdown, citations_html,
+from .render import (EMPTY_SOURCES, RELATED_LABEL, anchor_map, chat_markdown, citations_html,
                      literal_markdown, passage_list, passages_html, source_entries)
 from .session import Session, Turn, rejected_excerpt
 
