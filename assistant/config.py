@@ -89,8 +89,8 @@ class Config:
             "llm_base_url": env.get("ASSISTANT_LLM_BASE_URL") or None,
             "llm_model": env.get("ASSISTANT_LLM_MODEL") or None,
             "llm_api_key": env.get("ASSISTANT_LLM_API_KEY") or None,
-            "cache_dir": _cache_dir(env),
-            "data_dir": _data_dir(env),
+            "cache_dir": _user_dir(env, "ASSISTANT_CACHE_DIR", "XDG_CACHE_HOME", cls.cache_dir),
+            "data_dir": _user_dir(env, "ASSISTANT_DATA_DIR", "XDG_DATA_HOME", cls.data_dir),
             "database_url": env.get("ASSISTANT_DATABASE_URL") or None,
             "api_key": env.get("ASSISTANT_API_KEY") or None,
         }
@@ -106,16 +106,10 @@ class Config:
         return replace(self, **changes)
 
 
-def _cache_dir(env) -> Path:
-    if env.get("ASSISTANT_CACHE_DIR"):
-        return Path(env["ASSISTANT_CACHE_DIR"]).expanduser()
-    if env.get("XDG_CACHE_HOME"):
-        return Path(env["XDG_CACHE_HOME"]).expanduser() / "xiaojuren"
-    return Config.cache_dir
-def _data_dir(env) -> Path:
-    """ASSISTANT_DATA_DIR, else $XDG_DATA_HOME/xiaojuren, else ~/.local/share/xiaojuren."""
-    if env.get("ASSISTANT_DATA_DIR"):
-        return Path(env["ASSISTANT_DATA_DIR"])
-    if env.get("XDG_DATA_HOME"):
-        return Path(env["XDG_DATA_HOME"]) / "xiaojuren"
-    return Config.data_dir
+def _user_dir(env, own: str, xdg: str, default: Path) -> Path:
+    """$<own>, else $<xdg>/xiaojuren, else the default under the home folder."""
+    if env.get(own):
+        return Path(env[own]).expanduser()
+    if env.get(xdg):
+        return Path(env[xdg]).expanduser() / "xiaojuren"
+    return default

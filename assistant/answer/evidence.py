@@ -77,17 +77,17 @@ def gate_places(u: Unit, c: Context) -> float:
     return float(all(names_place(u, p) for p in c.frame.places))
 
 
-def year_scope(u: Unit, index: Index) -> str:
+def year_scope(u: Unit, c: Context) -> str:
     """The text a year may be stated in: the sentence, its section path, or its document's as-of date."""
-    doc = index.docs.get(u.spans[0].doc)
-    as_of = index.extra(f"as_of:{u.spans[0].doc}", lambda: " ".join(AS_OF.findall(doc.text)) if doc else "")
-    return f"{support_text(u)} {as_of}"
+    doc = c.index.docs.get(u.spans[0].doc)
+    as_of = c.index.extra(f"as_of:{u.spans[0].doc}", lambda: " ".join(AS_OF.findall(doc.text)) if doc else "")
+    return f"{_support(u, c)} {as_of}"
 
 
 def gate_years(u: Unit, c: Context) -> float:
     if not c.frame.years:
         return 1.0
-    scope = year_scope(u, c.index)
+    scope = year_scope(u, c)
     return float(all(y in scope for y in c.frame.years))
 
 

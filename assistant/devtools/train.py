@@ -40,7 +40,7 @@ def label(unit, item: EvalItem, spans) -> int:
 
 
 def training_rows(index, train_items: list[EvalItem]) -> tuple[np.ndarray, np.ndarray]:
-    from ..answer.answerer import sub_questions
+    from ..answer.answerer import gather, sub_questions
     from ..answer.input import check_question
     from ..retrieval import Filters
 
@@ -50,17 +50,11 @@ def training_rows(index, train_items: list[EvalItem]) -> tuple[np.ndarray, np.nd
         spans = evidence_spans(item, sources)
         subs, _ = sub_questions(check_question(item.question), index)
         for sq in subs:
-            _, ranked, _ = _rank(sq, index, Filters())
-            for c in ranked:
+            _, cands, _ = gather(sq, index, Filters(), {})  # features only: the model is what is being fitted
+            for c in cands:
                 xs.append([c.features[n] for n in FEATURES])
                 ys.append(label(c.unit, item, spans))
     return np.array(xs, dtype=np.float64), np.array(ys, dtype=np.int64)
-
-
-def _rank(question, index, filters):
-    from ..answer.answerer import gather
-
-    return gather(question, index, filters, {})
 
 
 def fit(x: np.ndarray, y: np.ndarray, provenance: dict) -> confidence.ConfidenceModel:
@@ -151,7 +145,7 @@ def composition_sweep(index, log=print) -> list[dict]:
 
     from .evaluation import normalise
 
-    sources = index.sources() if hasattr(index, "sources") else {d: doc.text for d, doc in index.docs.items()}
+    sources = index.sources()
     answerable = [it for it in items("train", sources) if it.answerable]
     rows = []
     for values in itertools.product(*COMPOSITION_GRID.values()):
