@@ -61,7 +61,8 @@ def rules() -> Rules:
     data = tomllib.loads(RULES_PATH.read_text("utf-8"))
     lex, pat = data["lexicon"], data["patterns"]
     entries = glossary()[0]
-    lexicon = {k: list(lex.get(k, [])) for k in ("place", "board", "industry", "tier", "measure", "aspect")}
+    lexicon = {k: list(lex.get(k, [])) for k in ("place", "board", "industry", "tier", "measure", "aspect", "district")}
+    lexicon["place"] += [d for d in lexicon["district"] if d not in lexicon["place"]]
     lexicon["relative_measure"] = list(lex.get("relative_measure", []))
     lexicon["document"] = [e.zh for e in entries if e.kind == "term" and re.search(DOCUMENT_WORDS, e.zh)]
     # the glossary's companies, agencies and people are entities a pronoun can mean
@@ -372,7 +373,17 @@ def swap_entity(prev: Turn, kind: str, new: list[str], companies: list[str]) -> 
         return f"{q[:run.start()]}{joined}{rest}？"
     if run:
         return q[:run.start()] + joined + q[run.end():]
-    return q.replace(old[0], joined, 1)
+    return q.replace(_same_level(old, new[0]), joined, 1)
+
+
+def _is_district(name: str) -> bool:
+    return name in rules().lexicon["district"] or bool(DISTRICT.fullmatch(name))
+
+
+def _same_level(old: list[str], new: str) -> str:
+    """The earlier name a new one replaces: a district replaces a district ("佛山南海区…" + "三水呢？"
+    -> "佛山三水…"), a city a city; else the first."""
+    return next((o for o in old if _is_district(o) == _is_district(new)), old[0])
 
 
 def swap_measure(prev: Turn, new: str) -> str:

@@ -30,7 +30,7 @@ from assistant import Config, Index  # noqa: E402
 from assistant.index import IndexUnavailable  # noqa: E402
 
 from .chat import ALL, Chat  # noqa: E402
-from .events import wire_events  # noqa: E402
+from .events import SEND_GUARD_JS, wire_events  # noqa: E402
 from .guard import RequestGuard  # noqa: E402
 from .render import CSS, EMPTY_SOURCES  # noqa: E402
 
@@ -137,15 +137,16 @@ def mount_chat(app, index: Index, path: str = "/"):
     demo = build_ui(index)
     cfg = index.cfg
     demo.queue(default_concurrency_limit=cfg.answer_workers, max_size=4 * (cfg.answer_workers + cfg.answer_queue))
-    app = gr.mount_gradio_app(app, demo, path=path, theme=gr.themes.Default(**THEME_FONTS), css=CSS, ssr_mode=False,
-                              mcp_server=False, enable_monitoring=False, footer_links=["settings"])
+    app = gr.mount_gradio_app(app, demo, path=path, theme=gr.themes.Default(**THEME_FONTS), css=CSS, js=SEND_GUARD_JS,
+                              ssr_mode=False, mcp_server=False, enable_monitoring=False, footer_links=["settings"])
     return app, demo
 
 
 def guarded(asgi_app, demo: gr.Blocks, cfg: Config) -> RequestGuard:
     """The request limits in front of an app serving `demo` (see guard.py)."""
     queue = demo._queue  # Gradio's own bookkeeping: which sessions have events pending
-    events = {i: len(f.inputs) for i, f in demo.fns.items()}
+    # js-only steps (fn None) run in the browser: calling one over HTTP is refused like an unknown event
+    events = {i: len(f.inputs) for i, f in demo.fns.items() if f.fn is not None}
     api = {f.api_name: (sum(not isinstance(b, gr.State) for b in f.inputs), len(f.inputs))
            for f in demo.fns.values() if f.api_visibility == "public" and f.api_name}
     return RequestGuard(asgi_app, cfg.max_request_bytes, event_inputs=lambda: events, api_inputs=lambda: api,

@@ -3,6 +3,11 @@ question box, the buttons and the examples so nothing typed or clicked can race 
 answer streams; `unlock` re-enables them and empties the box only if it still holds the question
 that was answered. Nothing a user typed is ever dropped or erased.
 
+SEND_GUARD_JS (run at page load) closes the gap before `lock`: it takes Enter and the 提问 click
+itself, marks the page busy in the same keystroke, and an Enter or click that still lands while
+busy (the instant the box is re-enabled, before the chain has ended) is queued and sent when the
+answer ends (DONE_JS, the chain's last step).
+
 Every handler takes untrusted input (the internal events can be called over HTTP too): it
 validates, never raises, and answers a foreign or missing session with a Chinese line.
 """
@@ -25,6 +30,47 @@ FOREIGN = "会话已失效：请刷新页面后再提问。"
 LOCK_JS = ("(q) => { document.querySelectorAll('#question textarea, #ask, #clear, #examples button')"
            ".forEach((e) => { e.disabled = true; }); return [q]; }")
 PRIVATE = dict(api_visibility="private")
+# One question at a time, and none lost. Capture-phase listeners run before Gradio's own: Enter in
+# the box becomes a click on 提问 (the same event chain), and `busy` is set synchronously, so no
+# second send can slip in between a keystroke and the round trip that locks the page.
+SEND_GUARD_JS = """() => {
+  const g = window.__sendGuard = {busy: false, since: 0, queued: false, own: false};
+  const box = () => document.querySelector('#question textarea');
+  const begin = () => { g.busy = true; g.since = Date.now(); const b = box(); if (b) b.disabled = true; };
+  const stale = () => g.busy && Date.now() - g.since > 600000;  // a chain that never ended
+  g.send = () => {
+    const ask = document.querySelector('#ask');
+    if (!ask || ask.disabled) return;
+    begin(); g.own = true;
+    try { ask.click(); } finally { g.own = false; }
+  };
+  g.done = () => {
+    g.busy = false;
+    if (g.queued) { g.queued = false; g.send(); }
+  };
+  const inBox = (e) => e.target instanceof Element && e.target.closest('#question');
+  const isSend = (e) => e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229;
+  document.addEventListener('keydown', (e) => {
+    if (!isSend(e) || !inBox(e)) return;
+    e.preventDefault(); e.stopImmediatePropagation();
+    if (g.busy && !stale()) { g.queued = true; return; }
+    g.send();
+  }, true);
+  document.addEventListener('keypress', (e) => {
+    if (isSend(e) && inBox(e)) { e.preventDefault(); e.stopImmediatePropagation(); }
+  }, true);
+  document.addEventListener('click', (e) => {
+    const t = e.target instanceof Element && e.target.closest('#ask, #examples button');
+    if (!t || g.own) return;
+    if (g.busy && !stale()) {
+      e.preventDefault(); e.stopImmediatePropagation();
+      if (t.id === 'ask') g.queued = true;
+      return;
+    }
+    begin();
+  }, true);
+}"""
+DONE_JS = "() => { if (window.__sendGuard) window.__sendGuard.done(); return []; }"
 
 
 def own_session(session, request: gr.Request | None) -> Session | None:
@@ -102,7 +148,8 @@ def wire_events(ui: dict, chat: Chat) -> None:
         (trigger(lock, [source], [ui["asked"], *lockable], queue=False, js=LOCK_JS, **PRIVATE)
          .then(respond, [ui["asked"], ui["section"], ui["raw_only"], ui["session"]], page_outputs, **PRIVATE,
                concurrency_limit=chat.limits.capacity, concurrency_id="answer")
-         .then(unlock, [ui["question"], ui["asked"]], lockable, queue=False, **PRIVATE))
+         .then(unlock, [ui["question"], ui["asked"]], lockable, queue=False, **PRIVATE)
+         .then(None, None, None, js=DONE_JS, queue=False, **PRIVATE))
     _wire_api(ui, chat)
     _wire_panel(ui, chat, page_outputs)
 
