@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..answer import Answer, check_question
-from ..citations import META_PREFIXES, quote_valid
-from ..text import MARKER, bare_text, number_in, numbers, split_sentences
+from ..citations import META_PREFIXES, quote_valid, ungrounded
+from ..text import MARKER, bare_text, split_sentences
 from .measures import RETRIEVE_K, first_hit, percentiles, rank_metrics, share
 from .evalset import CATEGORIES, EvalItem, EvalSetError, evidence_spans
 from ..index import Index
@@ -127,7 +127,7 @@ def ungrounded_numbers(answer: Answer) -> list[str]:
         if s.strip().startswith(META_PREFIXES):
             continue  # "（理解为：…）" restates the question; it asserts no fact
         cited = "\n".join(quotes.get(int(n), "") for n in MARKER.findall(s))
-        bad += [num + unit for num, unit in numbers(s) if not number_in(num, unit, cited)]
+        bad += ungrounded(s, cited)  # a number may be the result of a right derivation it states
     return bad
 
 
