@@ -18,18 +18,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from ..chunking import STOPWORDS, Unit, search_tokens
+from ..chunking import STOPWORDS, Unit, tokens
 from ..citations import Citation
 from ..index import Index
 from .compose import _cite
 from .followup import compared_names
-from .frame import BOARDS, DISTRICT, MEASURE_WORD, PLACES, QUALIFIERS, _path_subjects
+from .frame import BOARDS, DISTRICT, GENERIC_NAMES, MEASURE_WORD, PLACES, QUALIFIERS, _path_subjects
 from .rules import RULES
 
 # (operation, pattern): the first that matches the question decides (see data/rules.toml)
 OPERATIONS = tuple((name, RULES.patterns[f"asks_{name}"].pattern) for name in ("ratio", "difference", "sum", "more", "less"))
 PERCENT_MEASURE = RULES.patterns["percent_measure"].pattern
 TARGET = RULES.patterns["target"].pattern
+NEUTRAL = RULES.patterns["neutral_word"].pattern
+WH_WORD = RULES.patterns["wh_word"].pattern
 LARGER, SMALLER = "多高快大猛强", "少低慢小弱"
 # measure qualifiers only: the superlative one ("最") is about ranking, which the operation handles
 MEASURES = tuple((cue, support) for cue, support in QUALIFIERS if not re.search(support, "最"))
@@ -181,17 +183,17 @@ def _figure(f: re.Match, sentence: str, start: int, unit: Unit) -> Figure:
 
 def _measure_fits(f: Figure, asked: str) -> bool:
     """The figure measures what is asked: each measure the question names is in its sentence before it
-    ("江苏上市…领先，…其次是浙江244家"), and its own context names no measure the question does not
-    ("上市" figures for a question about all)."""
+    or in its clause ("江苏上市…领先，…其次是浙江244家", "99.8件专利授权量"), and its own context
+    names no measure the question does not ("上市" figures for a question about all)."""
     for cue, support in MEASURES:
         in_question = re.search(cue, asked)
-        if (in_question and not re.search(support, f.before)) or (not in_question and re.search(cue, f.context)):
+        if (in_question and not re.search(support, f.before + f.own)) or (not in_question and re.search(cue, f.context)):
             return False
     return True
 
 
 def _content_words(asked: str, names: Sequence[str]) -> list[str]:
-    return [t for t in dict.fromkeys(search_tokens(asked)) if len(t) >= 2 and t not in STOPWORDS
+    return [t for t in dict.fromkeys(tokens(asked)) if len(t) >= 2 and t not in STOPWORDS and re.search(r"\w", t)
             and not any(t in n or n in t for n in names)]
 
 
@@ -214,15 +216,38 @@ def _asked_unit(question: str) -> str | None:
     return mw.group(1) if mw else "%" if PERCENT_MEASURE.search(question) else None
 
 
+def _focus(words: list[str]) -> list[str]:
+    """The question's words that name its measure ("制造业" of "制造业的比例", "增速"): not a generic
+    name (小巨人, 企业), a question word or a word that names no measure (数量, 比重)."""
+    return [w for w in words if w not in GENERIC_NAMES and not WH_WORD.search(w) and not NEUTRAL.search(w)
+            and not any(w in g for g in GENERIC_NAMES)]
+
+
 def _candidates(asked: str, figs: list[Figure]) -> list[Figure]:
     unit = _asked_unit(asked)
     return [f for f in figs if (unit is None or f.unit.endswith(unit)) and _measure_fits(f, asked)]
 
 
+def _head(question: str, op: Operation, names: Sequence[str]) -> str | None:
+    """The word naming the compared measure: the measure word nearest before the operation
+    ("培育比…哪边效率更高" -> 效率), else the first after it ("一共有多少家…"); None if the question
+    names no particular measure ("谁的小巨人多")."""
+    before = _focus(_content_words(question[: op.span[0]], names))
+    after = _focus(_content_words(question[op.span[1]:], names))
+    return before[-1] if before else after[0] if after else None
+
+
+def _on_focus(figs: list[Figure], head: str | None) -> bool:
+    """The operands' sentences (to the end of each figure's clause) name the asked measure: growth
+    rates do not answer a question about the share of manufacturing, nor counts of champions one about
+    their ratio. Checked over the operands together: a descriptor may qualify one name ("长三角7个核心城市")."""
+    return head is None or any(head in f.before + f.own for f in figs)
+
+
 def pick_operands(question: str, op: Operation, names: Sequence[str], units: Sequence[Unit]) -> list[Figure] | None:
     """One figure per compared name, all in one unit; None when any name's figure is ambiguous."""
     asked = question[: op.span[0]] + "，" + question[op.span[1]:]
-    words = _content_words(asked, names)
+    words, head = _content_words(asked, names), _head(question, op, names)
     bound: dict[str, list[Figure]] = {n: [] for n in names}
     for u in units:
         for name, f in bound_figures(u, names):
@@ -232,7 +257,7 @@ def pick_operands(question: str, op: Operation, names: Sequence[str], units: Seq
     resolved = []
     for unit in sorted(common):
         picked = [_single([f for f in per_name[n] if f.unit == unit], words) for n in names]
-        if all(picked):
+        if all(picked) and _on_focus(picked, head):
             resolved.append((sum(_score(f, words) for f in picked), picked))
     resolved.sort(key=lambda r: -r[0])
     if not resolved or (len(resolved) > 1 and resolved[0][0] == resolved[1][0]):
@@ -283,7 +308,7 @@ def _difference(big: Figure, small: Figure) -> tuple[str, str]:
 
 def _comparison(op: Operation, names: Sequence[str], figs: list[Figure]) -> str | None:
     """"深圳 752家，广州 249家：深圳更多，多 503家（752 − 249 = 503）"; three or more: the largest."""
-    larger = op.kind != "less" and op.word not in SMALLER
+    larger = op.kind != "less" and not (op.word and op.word in SMALLER)
     word = op.word or ("高" if figs[0].unit == "%" else "多")
     if larger != (word in LARGER):
         word = {**dict(zip(LARGER, SMALLER)), **dict(zip(SMALLER, LARGER))}.get(word, word)
@@ -298,7 +323,8 @@ def _comparison(op: Operation, names: Sequence[str], figs: list[Figure]) -> str 
     if len(pairs) == 2:
         big, small = sorted(figs, key=lambda f: f.value, reverse=True)
         amount, derivation = _difference(big, small)
-        line += f"，{word} {amount}（{derivation}）"
+        by = ("高" if larger else "低") if big.unit == "%" else ("多" if larger else "少")  # "更快，高 41.79个百分点"
+        line += f"，{by} {amount}（{derivation}）"
     return line
 
 
