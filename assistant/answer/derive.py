@@ -72,7 +72,8 @@ class Figure:
 class Operation:
     kind: str  # ratio | difference | sum | more | less
     word: str  # the comparative word asked ("高" of "哪边更高"), "" if none
-    span: tuple[int, int]  # where the question asks it: removed before its measure is read
+    asked: str  # the question without the operation's words: what it asks about ("还需新增多少" is no 新增)
+    at: int  # where in `asked` the operation stood
 
 
 def asked_operation(question: str) -> Operation | None:
@@ -82,8 +83,10 @@ def asked_operation(question: str) -> Operation | None:
             # a comparison pattern spans from its question word to its comparative word: only the
             # word is the operation ("哪个上市小巨人最多" still asks about 上市 figures)
             g = next((g for g in ("word", "end", "pair") if m.groupdict().get(g)), None)
-            word = m.group(g) if g else m.group(1) if kind == "difference" else ""
-            return Operation(kind, (word or "").replace("超", "多"), m.span(g) if g else m.span())
+            word = (m.group(g) if g else m.group(1) if kind == "difference" else "") or ""
+            start, end = m.span(g) if g else m.span()
+            asked = question[:start] + "，" + (question[end:] if g else rx.sub("，", question[end:]))
+            return Operation(kind, word.replace("超", "多"), asked, start)
     return None
 
 
@@ -212,7 +215,8 @@ def _single(figs: list[Figure], words: list[str]) -> Figure | None:
 
 
 def _asked_unit(question: str) -> str | None:
-    mw = MEASURE_WORD.search(question)
+    """The unit the compared figures carry: "多少家" -> 家 ("几倍" asks a ratio of figures in any unit)."""
+    mw = next((m for m in MEASURE_WORD.finditer(question) if m.group(1) != "倍"), None)
     return mw.group(1) if mw else "%" if PERCENT_MEASURE.search(question) else None
 
 
@@ -223,17 +227,16 @@ def _focus(words: list[str]) -> list[str]:
             and not any(w in g for g in GENERIC_NAMES)]
 
 
-def _candidates(asked: str, figs: list[Figure]) -> list[Figure]:
-    unit = _asked_unit(asked)
+def _candidates(unit: str | None, asked: str, figs: list[Figure]) -> list[Figure]:
     return [f for f in figs if (unit is None or f.unit.endswith(unit)) and _measure_fits(f, asked)]
 
 
-def _head(question: str, op: Operation, names: Sequence[str]) -> str | None:
+def _head(op: Operation, names: Sequence[str]) -> str | None:
     """The word naming the compared measure: the measure word nearest before the operation
     ("培育比…哪边效率更高" -> 效率), else the first after it ("一共有多少家…"); None if the question
     names no particular measure ("谁的小巨人多")."""
-    before = _focus(_content_words(question[: op.span[0]], names))
-    after = _focus(_content_words(question[op.span[1]:], names))
+    before = _focus(_content_words(op.asked[: op.at], names))
+    after = _focus(_content_words(op.asked[op.at:], names))
     return before[-1] if before else after[0] if after else None
 
 
@@ -246,36 +249,44 @@ def _on_focus(figs: list[Figure], head: str | None) -> bool:
 
 def pick_operands(question: str, op: Operation, names: Sequence[str], units: Sequence[Unit]) -> list[Figure] | None:
     """One figure per compared name, all in one unit; None when any name's figure is ambiguous."""
-    asked = question[: op.span[0]] + "，" + question[op.span[1]:]
-    words, head = _content_words(asked, names), _head(question, op, names)
+    asked = op.asked
+    words, head = _content_words(asked, names), _head(op, names)
     bound: dict[str, list[Figure]] = {n: [] for n in names}
     for u in units:
         for name, f in bound_figures(u, names):
             bound[name].append(f)
-    per_name = {n: _candidates(asked, figs) for n, figs in bound.items()}
+    unit = _asked_unit(question)  # "多出多少家" asks in 家 though the operation's words are gone from `asked`
+    per_name = {n: _candidates(unit, asked, figs) for n, figs in bound.items()}
     common = set.intersection(*({f.unit for f in figs} for figs in per_name.values()))
     resolved = []
-    for unit in sorted(common):
-        picked = [_single([f for f in per_name[n] if f.unit == unit], words) for n in names]
+    for common_unit in sorted(common):
+        picked = [_single([f for f in per_name[n] if f.unit == common_unit], words) for n in names]
         if all(picked) and _on_focus(picked, head):
             resolved.append((sum(_score(f, words) for f in picked), picked))
     resolved.sort(key=lambda r: -r[0])
     if not resolved or (len(resolved) > 1 and resolved[0][0] == resolved[1][0]):
         return None
-    return resolved[0][1]
+    return _fewest_sources(resolved[0][1], [per_name[n] for n in names])
+
+
+def _fewest_sources(picked: list[Figure], options: list[list[Figure]]) -> list[Figure]:
+    """Each name's value, read where most operands stand: one sentence stating both is cited once."""
+    same = [[f for f in figs if f.value == p.value and f.unit == p.unit] for p, figs in zip(picked, options)]
+    shared = {u: sum(any(f.source.id == u for f in opts) for opts in same) for opts in same for u in (f.source.id for f in opts)}
+    return [max(opts, key=lambda f: shared[f.source.id]) for opts in same]
 
 
 def pick_target(question: str, op: Operation, names: Sequence[str], units: Sequence[Unit]) -> tuple[Figure, Figure] | None:
     """"还差多少家": a goal figure ("到2025年，力争…200家以上") and the current one, in the asked unit."""
-    asked = question[: op.span[0]] + "，" + question[op.span[1]:]
-    if _asked_unit(question) is None or len(names) > 1:
+    asked, unit = op.asked, _asked_unit(question)
+    if unit is None or len(names) > 1:
         return None
     words = _content_words(asked, names)
     if names:
         figs = [f for u in units for _, f in bound_figures(u, names)]
     else:
         figs = [f for u in units for f in _all_figures(u)]
-    figs = _candidates(asked, figs)
+    figs = _candidates(unit, asked, figs)
     goal = _single([f for f in figs if TARGET.search(f.context)], words)
     now = _single([f for f in figs if not TARGET.search(f.context)], words)
     return (goal, now) if goal and now and goal.value > now.value and not now.approximate else None

@@ -9,7 +9,9 @@ from ..chunking import Unit
 from ..index import Index
 from ..ingest.profiles import find_companies
 from .frame import BOARDS, META_HISTORY, PLACES
+from .rules import RULES
 
+COMPUTED = tuple(RULES.patterns[f"asks_{k}"].pattern for k in ("difference", "sum"))
 COMPARES = re.compile(r"各|分别|谁|哪个|哪边|相比|比较|对比|高还是|多还是|快还是|大还是|差距|差多少")
 CONNECTOR = r"\s*(?:和|与|跟|及|、|，|还是|以及|对比|vs|VS|比)\s*"
 COLLECTIVE = re.compile(r"(这)?[两二三四五六七八九十]+(个)?(省|市|城|地|区|个城市|座城市|家公司|家企业|家)|(谁的|谁|哪个|哪一个|哪家|哪边)(更|比较)?|各自|各|分别|都|(快|多|高|大)还是(慢|少|低|小)?")
@@ -40,6 +42,8 @@ def split_comparison(question: str, index: Index) -> list[str]:
     members = re.findall(alt, run.group())
     base = question[: run.start()] + "{X}" + question[run.end():]
     base = COLLECTIVE.sub("", base)
+    for rx in COMPUTED:  # each part asks its own figure; the difference or sum is computed (answer/derive.py)
+        base = rx.sub(lambda m: "多少" if re.search("多少|几", m.group()) else "", base)
     return [base.replace("{X}", m) for m in dict.fromkeys(members)]
 
 
