@@ -169,8 +169,12 @@ def _is_year(f: re.Match) -> bool:
 
 
 def _section_subject(unit: Unit, names: Sequence[str]) -> str | None:
-    """A sentence naming no place speaks of its section's subject ("佛山篇 > …") or its company."""
-    found = [n for n in names if any(c.startswith(n) for c in _path_subjects(unit.section)) or n in (unit.company or "")]
+    """A sentence naming no place speaks of its company, if a profile's, else of its section's subject
+    ("佛山篇 > …"): a profiled company's figures are not its city's."""
+    if unit.company:
+        found = [n for n in names if n not in PLACES and n in unit.company]
+    else:
+        found = [n for n in names if any(c.startswith(n) for c in _path_subjects(unit.section))]
     return found[0] if len(found) == 1 else None
 
 

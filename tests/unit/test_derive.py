@@ -190,3 +190,15 @@ def test_the_figure_whose_clause_names_the_measure(unit):
         "珠三角 99.8件，长三角 93.9件：珠三角更多，多 5.9件（99.8 − 93.9 = 5.9）[1]"
     assert lead("长三角和珠三角的小巨人，谁的高价值发明专利更多？", ["长三角", "珠三角"], [unit(PATENTS)]) == \
         "长三角 13.7件，珠三角 14.9件：珠三角更多，多 1.2件（14.9 − 13.7 = 1.2）[1]"
+
+
+def test_a_profiled_company_s_figures_are_not_its_city_s(unit, handbook_text):
+    sentence = "近三年公司每年的研发投入都超过1亿，研发人员占比近50%。"
+    start = handbook_text.index(sentence)
+    profile = Unit(99, 0, (Span("handbook", start, start + len(sentence), sentence),), sentence, "profile",
+                   "六 广东“小巨人”城市篇 > 深圳篇 > 深圳“小巨人”成长档案", company="影石创新科技股份有限公司")
+    assert bound_figures(profile, ["深圳", "广州"]) == []
+    assert [f.text for _, f in bound_figures(profile, ["影石", "深圳"])] == ["近50%"]
+    # a plain paragraph of the 深圳 section speaks of 深圳
+    paragraph = Unit(98, 0, profile.spans, sentence, "paragraph", "六 广东“小巨人”城市篇 > 深圳篇 > 经验与观察")
+    assert [n for n, _ in bound_figures(paragraph, ["深圳", "广州"])] == ["深圳"]
