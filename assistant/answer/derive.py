@@ -65,7 +65,8 @@ class Figure:
 
     @property
     def lower_bound(self) -> bool:
-        return self.approximate and ("以上" in self.text or self.text.startswith(("超过", "逾")) or "余" in self.text)
+        """"200家以上", "超过170家", "1.5万余件": at least the value."""
+        return self.approximate and ("以上" in self.text or self.text.startswith(("超过", "逾")) or bool(re.search("余|多", self.text)))
 
 
 @dataclass(frozen=True)
@@ -293,7 +294,9 @@ def pick_target(question: str, op: Operation, names: Sequence[str], units: Seque
     figs = _candidates(unit, asked, figs)
     goal = _single([f for f in figs if TARGET.search(f.context)], words)
     now = _single([f for f in figs if not TARGET.search(f.context)], words)
-    return (goal, now) if goal and now and goal.value > now.value and not now.approximate else None
+    if not goal or not now or goal.value <= now.value or now.approximate or (goal.approximate and not goal.lower_bound):
+        return None  # "约200家" leaves the shortfall unknown; "200家以上" makes it "at least"
+    return goal, now
 
 
 def _all_figures(u: Unit) -> list[Figure]:

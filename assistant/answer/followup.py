@@ -33,18 +33,25 @@ def split_comparison(question: str, index: Index) -> list[str]:
     alt = "|".join(map(re.escape, names))
     run = re.search(f"(?:{alt})(?:{CONNECTOR}(?:{alt}))+", question)
     if not run:
-        # "东莞上市的小巨人和广州上市的各多少家": the compared names stand apart; ask once per name,
-        # dropping the others
-        if not COMPARES.search(question):
+        # "东莞上市的小巨人和广州上市的各多少家", "东莞上市的小巨人比广州少几家": the compared names
+        # stand apart; ask once per name, dropping the others (with the 比 that introduces them)
+        if not (COMPARES.search(question) or COMPUTED[0].search(question)):
             return [question]
         mentioned = sorted(dict.fromkeys(re.findall(alt, question)), key=question.find)
-        return [re.sub(alt, lambda m: m.group() if m.group() == keep else "", question) for keep in mentioned]
+        return [_own_figure(re.sub(f"(?:比|跟|和|与)?({alt})", lambda m: m.group() if m.group(1) == keep else "", question))
+                for keep in mentioned]
     members = re.findall(alt, run.group())
     base = question[: run.start()] + "{X}" + question[run.end():]
-    base = COLLECTIVE.sub("", base)
-    for rx in COMPUTED:  # each part asks its own figure; the difference or sum is computed (answer/derive.py)
-        base = rx.sub(lambda m: "多少" if re.search("多少|几", m.group()) else "", base)
+    base = _own_figure(COLLECTIVE.sub("", base))
     return [base.replace("{X}", m) for m in dict.fromkeys(members)]
+
+
+def _own_figure(part: str) -> str:
+    """Each part asks its own figure; the difference or sum is computed from the parts (answer/derive.py):
+    "深圳多出多少家" -> "深圳多少家"."""
+    for rx in COMPUTED:
+        part = rx.sub(lambda m: "多少" if re.search("多少|几", m.group()) else "", part)
+    return part
 
 
 MAX_PARTS = 4  # sub-questions answered per question (comparisons, two-part questions)
