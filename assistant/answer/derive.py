@@ -42,6 +42,7 @@ FIGURE = re.compile(r"(?P<pre>超过|逾|近|约|接近|不足|不到)?(?<![\d.\
 SENTENCES = re.compile(r"[^。！？!?]+[。！？!?]*")
 CLAUSES = re.compile(r"[^，,；;：:]+")
 LIST_GAP = re.compile(r"[省市、和及与跟以\s]{0,3}")  # between names listed together: "江苏省、浙江省及广东省"
+SEPARATED = re.compile(r"(\w)[了过](\w)")  # a verb-object word split by an aspect particle: "上了市", "融过资"
 FIGURE_GAP = re.compile(r"[、和及与,，\s]{1,3}")  # between figures listed together: "1082家、614家及247家"
 
 
@@ -193,8 +194,9 @@ def _measure_fits(f: Figure, asked: str) -> bool:
     """The figure measures what is asked: each measure the question names is in its sentence before it
     or in its clause ("江苏上市…领先，…其次是浙江244家", "99.8件专利授权量"), and its own context
     names no measure the question does not ("上市" figures for a question about all)."""
+    joined = SEPARATED.sub(r"\1\2", asked)  # "上了市" names 上市
     for cue, support in MEASURES:
-        in_question = re.search(cue, asked)
+        in_question = re.search(cue, asked) or re.search(cue, joined)
         if (in_question and not re.search(support, f.before + f.own)) or (not in_question and re.search(cue, f.context)):
             return False
     return True

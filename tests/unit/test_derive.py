@@ -104,6 +104,10 @@ def test_the_asked_measure_decides_between_figures(unit):
     units = [unit(SHENZHEN_TOTAL), unit(SECOND_TIER), unit(LISTED_SHENZHEN), unit(LISTED_GUANGZHOU)]
     assert lead("深圳和广州谁的上市小巨人多？", ["深圳", "广州"], units) == \
         "深圳 109家，广州 47家：深圳更多，多 62家（109 − 47 = 62）[1][2]"
+    # a verb-object word split by an aspect particle still names its measure
+    assert lead("深圳和广州上了市的小巨人谁多？", ["深圳", "广州"], units) == \
+        "深圳 109家，广州 47家：深圳更多，多 62家（109 − 47 = 62）[1][2]"
+    assert lead("深圳和广州上了市的小巨人谁多？", ["深圳", "广州"], units[:2]) is None
     # without 上市 in the question, the listed counts are not its operands
     assert lead("深圳和广州谁的小巨人多？", ["深圳", "广州"], units) == \
         "深圳 752家，广州 249家：深圳更多，多 503家（752 − 249 = 503）[1][2]"
