@@ -6,6 +6,7 @@ Metrics (null when the set has nothing to measure them on):
   citation_validity       share of all citations whose quote equals source[start:end]
   citation_support        of correctly answered items, share with a citation overlapping an evidence span
   number_grounding        share of non-refused answers whose every number is in the quotes it cites
+                          (or is the result of a right derivation from them that its sentence states)
   refusal_rate            unanswerable items refused
   false_refusal_rate      answerable items refused
 Latency is wall clock around each `ask` call. Progress goes to stderr; with --json stdout holds
