@@ -23,7 +23,7 @@ from ..config import MAX_QUESTION_CHARS, REFUSAL, Config
 from ..index import Index
 from ..ingest.profiles import asks_business, lookup_milestones
 from ..retrieval import Filters, Hit, HybridRetriever
-from . import confidence
+from . import confidence, derive
 from .compose import AnswerSettings, compose, pick_units
 from .evidence import Candidate, candidates
 from .followup import MAX_PARTS, resolve_part, rewrite_followup, split_comparison, split_two_part
@@ -183,11 +183,13 @@ def ask(question, index: Index, history: list | None = None, filters: Filters | 
     related: list[Hit] = []
     notes: list[str] = []
     decisions: list[Decision] = []
+    parts: list[tuple[str, list[Unit]]] = []
     for i, sq in enumerate(subs):
         if two_part and i > 0:
             sq = resolve_part(sq, subs[0], chosen, index)
         units, hits, d = answer_one(sq, index, filters, timings)
         decisions.append(d)
+        parts.append((sq, units))
         related.extend(h for h in hits if h.chunk.id not in {x.chunk.id for x in related})
         if not units and len(subs) > 1:
             notes.append(f"（手册中没有找到“{_echo(sq)}”的答案。）")
@@ -197,7 +199,12 @@ def ask(question, index: Index, history: list | None = None, filters: Filters | 
     if not chosen:
         text, refused = REFUSAL, True
     else:
+        computed = derive.lead(rewritten or q, parts, cites, index)  # cites its operands first: [1][2]
+        if computed:  # the computed line answers for its names: no "not found" note about them
+            notes = [n for n in notes if not any(name in n for name in computed.names)]
         text, refused = compose(chosen, cites, notes), False
+        if computed:
+            text = f"{computed.text}\n{text}"
         if rewritten:
             text = f"（理解为：“{_echo(rewritten)}”）\n{text}"
     t_verify = time.perf_counter()

@@ -15,12 +15,17 @@ CONNECTOR = r"\s*(?:和|与|跟|及|、|，|还是|以及|对比|vs|VS|比)\s*"
 COLLECTIVE = re.compile(r"(这)?[两二三四五六七八九十]+(个)?(省|市|城|地|区|个城市|座城市|家公司|家企业|家)|(谁的|谁|哪个|哪一个|哪家|哪边)(更|比较)?|各自|各|分别|都|(快|多|高|大)还是(慢|少|低|小)?")
 
 
-def split_comparison(question: str, index: Index) -> list[str]:
-    """'深圳和广州谁的上市小巨人多？各多少？' -> one question per compared entity."""
+def compared_names(question: str, index: Index) -> list[str]:
+    """The places, boards and profiled companies a question names, longest first."""
     companies = find_companies(question, list(index.docs.values()))
     names = [n for n in PLACES + BOARDS if n in question]
     names += [next(a for a in sorted(p.aliases, key=len, reverse=True) if a in question) for p in companies]
-    names = sorted(set(names), key=len, reverse=True)
+    return sorted(set(names), key=len, reverse=True)
+
+
+def split_comparison(question: str, index: Index) -> list[str]:
+    """'深圳和广州谁的上市小巨人多？各多少？' -> one question per compared entity."""
+    names = compared_names(question, index)
     if len(names) < 2:
         return [question]
     alt = "|".join(map(re.escape, names))

@@ -6,6 +6,7 @@ Metrics (null when the set has nothing to measure them on):
   citation_validity       share of all citations whose quote equals source[start:end]
   citation_support        of correctly answered items, share with a citation overlapping an evidence span
   number_grounding        share of non-refused answers whose every number is in the quotes it cites
+                          (or is the result of a right derivation from them that its sentence states)
   refusal_rate            unanswerable items refused
   false_refusal_rate      answerable items refused
 Latency is wall clock around each `ask` call. Progress goes to stderr; with --json stdout holds
@@ -21,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..answer import Answer, check_question
-from ..citations import META_PREFIXES, quote_valid
-from ..text import MARKER, bare_text, number_in, numbers, split_sentences
+from ..citations import META_PREFIXES, quote_valid, ungrounded
+from ..text import MARKER, bare_text, split_sentences
 from .measures import RETRIEVE_K, first_hit, percentiles, rank_metrics, share
 from .evalset import CATEGORIES, EvalItem, EvalSetError, evidence_spans
 from ..index import Index
@@ -127,7 +128,7 @@ def ungrounded_numbers(answer: Answer) -> list[str]:
         if s.strip().startswith(META_PREFIXES):
             continue  # "（理解为：…）" restates the question; it asserts no fact
         cited = "\n".join(quotes.get(int(n), "") for n in MARKER.findall(s))
-        bad += [num + unit for num, unit in numbers(s) if not number_in(num, unit, cited)]
+        bad += ungrounded(s, cited)  # a number may be the result of a right derivation it states
     return bad
 
 
