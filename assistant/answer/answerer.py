@@ -29,6 +29,7 @@ from .evidence import Candidate, candidates
 from .followup import MAX_PARTS, resolve_part, rewrite_followup, split_comparison, split_two_part
 from .frame import TASK_REQUEST, Frame, frame, off_topic
 from .input import check_question
+from .lead import entity_leads
 
 
 @dataclass
@@ -183,11 +184,13 @@ def ask(question, index: Index, history: list | None = None, filters: Filters | 
     related: list[Hit] = []
     notes: list[str] = []
     decisions: list[Decision] = []
+    asked: list[tuple[str, list[Unit], str]] = []  # per sub-question, for the asked-slot lines
     for i, sq in enumerate(subs):
         if two_part and i > 0:
             sq = resolve_part(sq, subs[0], chosen, index)
         units, hits, d = answer_one(sq, index, filters, timings)
         decisions.append(d)
+        asked.append((sq, units, d.unit))
         related.extend(h for h in hits if h.chunk.id not in {x.chunk.id for x in related})
         if not units and len(subs) > 1:
             notes.append(f"（手册中没有找到“{_echo(sq)}”的答案。）")
@@ -197,7 +200,7 @@ def ask(question, index: Index, history: list | None = None, filters: Filters | 
     if not chosen:
         text, refused = REFUSAL, True
     else:
-        text, refused = compose(chosen, cites, notes), False
+        text, refused = entity_leads(asked, index, cites) + compose(chosen, cites, notes), False
         if rewritten:
             text = f"（理解为：“{_echo(rewritten)}”）\n{text}"
     t_verify = time.perf_counter()

@@ -1,0 +1,162 @@
+"""The asked slot first: for a question asking which company, institution, person or place, one short
+line naming it ("答：深圳基本半导体有限公司[1]") before the quotes that support it.
+
+The name is taken, in this order, from the best cited unit, the units quoted with it from the same
+section (the sentence naming what "该企业" refers to), the byline of an expert column, the company
+profile the unit belongs to, or the heading of its section. The line cites a span that contains the
+name, so the verifier checks it like any other sentence. When a source holds two or more names of
+the asked kind and no single one is tied to the superlative the question asks for, the slot is
+ambiguous and no line is written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..chunking import Unit
+from ..citations import Citation
+from ..index import Index
+from ..text import bare_text
+from ..types import Span
+from .compose import antecedent, cite_span
+from .frame import CITIES, answer_type
+from .rules import RULES
+
+# the name patterns of data/rules.toml ([entity_names]) that can fill each asked slot
+SLOT_NAMES = {"company": ("COMPANY_NAME",), "institution": ("INSTITUTION_NAME", "COMPANY_NAME"),
+              "place": ("PLACE_NAME",), "person": ()}
+MIN_NAME_CHARS = {"company": 4, "institution": 4, "place": 3, "person": 2}
+RANKS = re.compile(r"最|第一|首位|居首|之首|榜首|领先")
+CLAUSE = re.compile(r"[，；。,;]")
+LEAD_PREFIX = "答："
+CHAINED = RULES.patterns["chained_question"].pattern
+GENERIC_NAME = RULES.patterns["generic_name"].pattern
+
+
+@dataclass(frozen=True)
+class Lead:
+    name: str
+    span: Span  # a cited span whose text contains the name
+    section: str
+
+
+def asked_kind(question: str) -> str | None:
+    """The first [[entity_slot]] rule of data/rules.toml the question matches."""
+    return next((r.name for r in RULES.entity_slots if r.pattern.search(question)), None)
+
+
+def slot_kind(question: str) -> str | None:
+    """Which kind of entity an entity question asks for (None: not an entity question, a chained
+    one, or unclear)."""
+    return asked_kind(question) if answer_type(question) == "entity" and not CHAINED.search(question) else None
+
+
+def names_in(text: str, kind: str) -> list[str]:
+    """Distinct names of the kind in the text, in order; a name inside a longer one is dropped."""
+    found: list[str] = []
+    for key in SLOT_NAMES[kind]:
+        for m in RULES.entity_names[key].finditer(text):
+            name = m.group()[RULES.entity_name_trim.match(m.group()).end():]
+            if len(name) >= MIN_NAME_CHARS[kind] and name not in found and not GENERIC_NAME.match(name):
+                found.append(name)
+    if kind == "place":
+        found += [c for c in CITIES if c in text and not any(c in n for n in found)]
+    return [n for n in found if not any(n != o and n in o for o in found)]
+
+
+def _named_in_question(name: str, question: str) -> bool:
+    """The question itself names it (in full, or by the first two characters of its core: "粤科金融")."""
+    core = re.sub(r"^(?:广东省|广东|" + "|".join(CITIES) + r")市?", "", name)
+    return name in question or core[:2] in question
+
+
+def _asked(names: list[str], text: str, question: str) -> str | None:
+    """The one name the question asks for among the names of a source, or None when ambiguous."""
+    names = [n for n in names if not _named_in_question(n, question)]
+    if len(names) == 1:
+        return names[0]
+    if len(names) > 1 and RANKS.search(question):
+        # "哪个区最多": the name in the same clause as the ranking word
+        ranked = [n for n in names if any(n in c and RANKS.search(c) for c in CLAUSE.split(text))]
+        return ranked[0] if len(ranked) == 1 else None
+    return None
+
+
+def _from_units(units: list[Unit], kind: str, question: str) -> tuple[str, Span] | None | bool:
+    """(name, span) found in the units' cited spans; False when they hold names but not one asked."""
+    spans = [sp for u in units for sp in u.spans]
+    text = "\n".join(bare_text(sp.text) for sp in spans)
+    names = names_in(text, kind)
+    if not names:
+        return None
+    name = _asked(names, text, question)
+    span = next((sp for sp in spans if name and name in bare_text(sp.text)), None)
+    return (name, span) if span else False
+
+
+def _byline(best: Unit, index: Index) -> Span | None:
+    """The first byline line (the author's name) of the expert column the unit belongs to."""
+    return next((u.spans[0] for u in index.units if u.kind == "byline" and u.section == best.section), None)
+
+
+def _profile_name(best: Unit, index: Index) -> Span | None:
+    if not best.company:
+        return None
+    return next((p.name_span for d in index.docs.values() for p in d.profiles if p.name == best.company), None)
+
+
+def heading_span(unit: Unit, index: Index) -> Span | None:
+    """The heading line of the unit's own section, as a citable span of the source."""
+    doc = index.docs.get(unit.spans[0].doc)
+    if doc is None:
+        return None
+    sec = next((s for s in doc.sections if " > ".join(s.path) == unit.section), None)
+    if sec is None:
+        return None
+    end = doc.text.find("\n", sec.start)
+    end = len(doc.text) if end < 0 else end
+    return doc.span(sec.start, end) if doc.text[sec.start:end].strip() else None
+
+
+def find_lead(question: str, units: list[Unit], best: Unit, index: Index) -> Lead | None:
+    """The entity an entity question asks for, with a span to cite, or None (not asked, not found,
+    or ambiguous)."""
+    kind = slot_kind(question)
+    if kind is None or not units:
+        return None
+    named = antecedent(best, index)
+    near = [u for u in units if u.section == best.section and u is not best and u is not named]
+    for group in ([best], [named] if named else [], near):
+        found = _from_units(group, kind, question) if kind != "person" and group else None
+        if found is False:
+            return None
+        if found:
+            return Lead(found[0], found[1], best.section)
+    if kind == "person":  # a person is named by the byline of the column the quote comes from
+        span = _byline(best, index)
+        return Lead(bare_text(span.text), span, best.section) if span else None
+    span = (_byline(best, index) if kind == "institution" else _profile_name(best, index)) or heading_span(best, index)
+    if span is None:
+        return None
+    name = _asked(names_in(bare_text(span.text), kind), bare_text(span.text), question)
+    return Lead(name, span, best.section) if name else None
+
+
+def lead_line(lead: Lead, cites: list[Citation]) -> str:
+    """The line "答：<name>[n]", registering the citation of the span that holds the name."""
+    return f"{LEAD_PREFIX}{lead.name}[{cite_span(lead.span, lead.section, cites).n}]"
+
+
+def entity_leads(asked: list[tuple[str, list[Unit], str]], index: Index, cites: list[Citation]) -> str:
+    """Lead lines (each ending in a line break) for the entity sub-questions of an answer.
+
+    asked: (sub-question, its chosen units, the text its best unit begins with).
+    """
+    lines = []
+    for question, units, best_text in asked:
+        best = next((u for u in units if best_text and u.text.startswith(best_text)), units[0] if units else None)
+        lead = find_lead(question, units, best, index) if best else None
+        if lead:
+            lines.append(lead_line(lead, cites) + "\n")
+    return "".join(lines)
