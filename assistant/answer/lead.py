@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..chunking import Unit
+from ..chunking import Unit, search_tokens
 from ..citations import Citation
 from ..index import Index
 from ..text import bare_text
@@ -32,6 +32,7 @@ CLAUSE = re.compile(r"[，；。,;]")
 LEAD_PREFIX = "答："
 CHAINED = RULES.patterns["chained_question"].pattern
 GENERIC_NAME = RULES.patterns["generic_name"].pattern
+GENERIC_WORD = RULES.patterns["generic_word"].pattern
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,18 @@ class Lead:
 
 
 def asked_kind(question: str) -> str | None:
-    """The first [[entity_slot]] rule of data/rules.toml the question matches."""
-    return next((r.name for r in RULES.entity_slots if r.pattern.search(question)), None)
+    """The [[entity_slot]] rule of data/rules.toml matching first in the question ("是哪家？落在哪个区"
+    asks for a company first); at the same place, the rule listed first."""
+    found = [(m.start(), k, r.name) for k, r in enumerate(RULES.entity_slots) if (m := r.pattern.search(question))]
+    return min(found)[2] if found else None
 
 
 def slot_kind(question: str) -> str | None:
     """Which kind of entity an entity question asks for (None: not an entity question, a chained
-    one, or unclear)."""
-    return asked_kind(question) if answer_type(question) == "entity" and not CHAINED.search(question) else None
+    one, or unclear). A question typed as a plain fact may still ask for an entity ("是哪位？")."""
+    if answer_type(question) not in ("entity", "fact") or CHAINED.search(question):
+        return None
+    return asked_kind(question)
 
 
 def names_in(text: str, kind: str) -> list[str]:
@@ -83,14 +88,31 @@ def _asked(names: list[str], text: str, question: str) -> str | None:
     return None
 
 
-def _from_units(units: list[Unit], kind: str, question: str) -> tuple[str, Span] | None | bool:
-    """(name, span) found in the units' cited spans; False when they hold names but not one asked."""
+def _said_of(name: str, text: str, question: str) -> bool:
+    """What the question says about the asked entity stands next to the name: a content word of the
+    question in the name's clause or a neighbouring one ("我曾服务广汽集团16年" does not answer
+    "袁锋现任职于哪家企业")."""
+    clauses = CLAUSE.split(text)
+    words = [t for t in search_tokens(question) if len(t) >= 2 and not GENERIC_WORD.match(t) and t not in name]
+    for i, c in enumerate(clauses):
+        if name in c:
+            window = "".join(clauses[max(i - 1, 0):i + 2]).replace(name, "")
+            if any(w in window for w in words):
+                return True
+    return False
+
+
+def _from_units(units: list[Unit], kind: str, question: str, resolves: bool = False) -> tuple[str, Span] | None | bool:
+    """(name, span) found in the units' cited spans; False when they hold names but not one asked.
+    resolves: the units name what the best unit refers to ("该企业"), which is what matched the question."""
     spans = [sp for u in units for sp in u.spans]
     text = "\n".join(bare_text(sp.text) for sp in spans)
     names = names_in(text, kind)
     if not names:
         return None
     name = _asked(names, text, question)
+    if name and not (resolves or _said_of(name, text, question)):
+        return False
     span = next((sp for sp in spans if name and name in bare_text(sp.text)), None)
     return (name, span) if span else False
 
@@ -128,7 +150,7 @@ def find_lead(question: str, units: list[Unit], best: Unit, index: Index) -> Lea
     named = antecedent(best, index)
     near = [u for u in units if u.section == best.section and u is not best and u is not named]
     for group in ([best], [named] if named else [], near):
-        found = _from_units(group, kind, question) if kind != "person" and group else None
+        found = _from_units(group, kind, question, group == [named]) if kind != "person" and group else None
         if found is False:
             return None
         if found:
@@ -153,10 +175,10 @@ def entity_leads(asked: list[tuple[str, list[Unit], str]], index: Index, cites: 
 
     asked: (sub-question, its chosen units, the text its best unit begins with).
     """
-    lines = []
+    leads: list[Lead] = []
     for question, units, best_text in asked:
         best = next((u for u in units if best_text and u.text.startswith(best_text)), units[0] if units else None)
         lead = find_lead(question, units, best, index) if best else None
-        if lead:
-            lines.append(lead_line(lead, cites) + "\n")
-    return "".join(lines)
+        if lead and lead.name not in {x.name for x in leads}:
+            leads.append(lead)
+    return "".join(lead_line(x, cites) + "\n" for x in leads)
