@@ -44,9 +44,11 @@ class Lead:
 
 def asked_kind(question: str) -> str | None:
     """The [[entity_slot]] rule of data/rules.toml matching first in the question ("是哪家？落在哪个区"
-    asks for a company first); at the same place, the rule listed first."""
-    found = [(m.start(), k, r.name) for k, r in enumerate(RULES.entity_slots) if (m := r.pattern.search(question))]
-    return min(found)[2] if found else None
+    asks for a company first); at the same place, the longer match ("是谁写" over "是谁"), then the
+    rule listed first."""
+    found = [(m.start(), -len(m.group()), k, r.name) for k, r in enumerate(RULES.entity_slots)
+             if (m := r.pattern.search(question))]
+    return min(found)[3] if found else None
 
 
 def slot_kind(question: str) -> str | None:
