@@ -151,8 +151,10 @@ def find_lead(question: str, units: list[Unit], best: Unit, index: Index) -> Lea
         return None
     named = antecedent(best, index)
     near = [u for u in units if u.section == best.section and u is not best and u is not named]
-    for group in ([best], [named] if named else [], near):
-        found = _from_units(group, kind, question, group == [named]) if kind != "person" and group else None
+    # (units, whether they name what the best unit refers to: then the best unit matched the question)
+    sources = [([best], False), ([named] if named else [], True), (near, False)]
+    for group, resolves in sources if kind != "person" else []:
+        found = _from_units(group, kind, question, resolves) if group else None
         if found is False:
             return None
         if found:

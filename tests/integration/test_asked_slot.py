@@ -12,7 +12,7 @@ import pytest
 
 import assistant
 from assistant.answer.compose import antecedent
-from assistant.answer.lead import LEAD_PREFIX
+from assistant.answer.lead import LEAD_PREFIX, heading_span
 from assistant.citations import verify
 
 
@@ -68,3 +68,11 @@ def test_antecedent_walks_back_at_most_two_units(index):
 def test_non_entity_question_has_no_lead_line(index):
     a = ask(index, "深圳有多少家上市小巨人？")
     assert not a.answer.startswith(LEAD_PREFIX)
+
+
+def test_a_section_heading_is_a_citable_span(index):
+    """Headings are cited as the exact source line they were parsed from."""
+    unit = next(u for u in index.units if u.section.endswith("南海区成为小巨人成长的“沃土”") and u.kind == "paragraph")
+    span = heading_span(unit, index)
+    assert index.docs[span.doc].text[span.start:span.end] == span.text
+    assert "南海区" in span.text and "\n" not in span.text
