@@ -55,7 +55,7 @@ def compose(units: list[Unit], cites: list[Citation], notes: list[str] = ()) -> 
     return "\n".join(list(lines) + list(notes))
 
 
-def _neighbour(index: Index, u: Unit, step: int) -> Unit | None:
+def neighbour(index: Index, u: Unit, step: int) -> Unit | None:
     """The next/previous unit in the same section (chunks may overlap or split a section)."""
     k = u.id + step
     while 0 <= k < len(index.units) and index.units[k].section == u.section:
@@ -76,7 +76,7 @@ def antecedent(unit: Unit, index: Index) -> Unit | None:
     ref = next((a for a in RULES.anaphors if a.pattern.match(unit.text)), None)
     cur = unit
     for _ in range(ANTECEDENT_REACH if ref else 0):
-        cur = _neighbour(index, cur, -1)
+        cur = neighbour(index, cur, -1)
         if cur is None:
             return None
         if ref.referent.search(cur.text):
@@ -92,7 +92,7 @@ def with_context(unit: Unit, f: Frame, index: Index, max_units: int) -> list[Uni
     prev = antecedent(unit, index)
     out, cur = ([prev] if prev else []) + [unit], unit
     while len(out) < max_units + (prev is not None):
-        nxt = _neighbour(index, cur, 1)
+        nxt = neighbour(index, cur, 1)
         if nxt is None:
             break
         heading = ENUMERATION.match(cur.text) and len(cur.text) <= 30 and not ENUMERATION.match(nxt.text)
@@ -121,7 +121,7 @@ def pick_units(ranked: list[Candidate], f: Frame, index: Index, s: AnswerSetting
         chosen = [u for u in siblings if not (u.spans[0].start in seen or seen.add(u.spans[0].start))][:6]
         return sorted(chosen, key=lambda u: (u.spans[0].doc, u.spans[0].start))
     chosen = with_context(best.unit, f, index, s.max_context_units)
-    prev = _neighbour(index, best.unit, -1)
+    prev = neighbour(index, best.unit, -1)
     if prev is not None and prev.joins_next and any(c.unit.id == prev.id and c.p >= s.threshold for c in ranked):
         chosen.insert(0, prev)
     limit = s.list_extra if f.answer_type in ("how", "list") else s.other_extra

@@ -2,8 +2,8 @@
 line naming it ("答：深圳基本半导体有限公司[1]") before the quotes that support it.
 
 The name is taken, in this order, from the best cited unit, the units quoted with it from the same
-section (the sentence naming what "该企业" refers to), the byline of an expert column, the company
-profile the unit belongs to, or the heading of its section. The line cites a span that contains the
+section (the sentence naming what "该企业" refers to), the sentence after it, the byline of an expert
+column, the company profile the unit belongs to, or the heading of its section. The line cites a span that contains the
 name, so the verifier checks it like any other sentence. When a source holds two or more names of
 the asked kind and no single one is tied to the superlative the question asks for, the slot is
 ambiguous and no line is written.
@@ -19,14 +19,14 @@ from ..citations import Citation
 from ..index import Index
 from ..text import bare_text
 from ..types import Span
-from .compose import antecedent, cite_span
+from .compose import ANTECEDENT_REACH, antecedent, cite_span, neighbour
 from .frame import CITIES, answer_type
 from .rules import RULES
 
 # the name patterns of data/rules.toml ([entity_names]) that can fill each asked slot
 SLOT_NAMES = {"company": ("COMPANY_NAME",), "institution": ("INSTITUTION_NAME", "COMPANY_NAME"),
-              "place": ("PLACE_NAME",), "person": ()}
-MIN_NAME_CHARS = {"company": 4, "institution": 4, "place": 3, "person": 2}
+              "district": ("DISTRICT_NAME",), "city": (), "person": ()}
+MIN_NAME_CHARS = {"company": 4, "institution": 4, "district": 3, "city": 2, "person": 2}
 RANKS = re.compile(r"最|第一|首位|居首|之首|榜首|领先")
 CLAUSE = re.compile(r"[，；。,;]")
 LEAD_PREFIX = "答："
@@ -67,14 +67,14 @@ def names_in(text: str, kind: str) -> list[str]:
             name = m.group()[RULES.entity_name_trim.match(m.group()).end():]
             if len(name) >= MIN_NAME_CHARS[kind] and name not in found and not GENERIC_NAME.match(name):
                 found.append(name)
-    if kind == "place":
-        found += [c for c in CITIES if c in text and not any(c in n for n in found)]
+    if kind == "city":
+        found += [c for c in CITIES if c in text]
     return [n for n in found if not any(n != o and n in o for o in found)]
 
 
 def _named_in_question(name: str, question: str) -> bool:
     """The question itself names it (in full, or by the first two characters of its core: "粤科金融")."""
-    core = re.sub(r"^(?:广东省|广东|" + "|".join(CITIES) + r")市?", "", name)
+    core = re.sub(r"^(?:广东省|广东|" + "|".join(CITIES) + r")市?", "", name) or name
     return name in question or core[:2] in question
 
 
@@ -90,12 +90,13 @@ def _asked(names: list[str], text: str, question: str) -> str | None:
     return None
 
 
-def _said_of(name: str, text: str, question: str) -> bool:
+def _said_of(name: str, text: str, question: str, context: str = "") -> bool:
     """What the question says about the asked entity stands next to the name: a content word of the
     question in the name's clause or a neighbouring one ("我曾服务广汽集团16年" does not answer
-    "袁锋现任职于哪家企业")."""
+    "袁锋现任职于哪家企业"). Words of the context (a section path) do not count."""
     clauses = CLAUSE.split(text)
-    words = [t for t in search_tokens(question) if len(t) >= 2 and not GENERIC_WORD.match(t) and t not in name]
+    words = [t for t in search_tokens(question)
+             if len(t) >= 2 and not GENERIC_WORD.match(t) and t not in name and t not in context]
     for i, c in enumerate(clauses):
         if name in c:
             window = "".join(clauses[max(i - 1, 0):i + 2]).replace(name, "")
@@ -104,19 +105,34 @@ def _said_of(name: str, text: str, question: str) -> bool:
     return False
 
 
-def _from_units(units: list[Unit], kind: str, question: str, resolves: bool = False) -> tuple[str, Span] | None | bool:
+def _from_units(units: list[Unit], kind: str, question: str, trust: str) -> tuple[str, Span] | None | bool:
     """(name, span) found in the units' cited spans; False when they hold names but not one asked.
-    resolves: the units name what the best unit refers to ("该企业"), which is what matched the question."""
+    trust: "resolves" (the units name what the best unit refers to, "该企业", and the best unit is what
+    matched the question), "chosen" (the answer quotes them) or "after" (sentences after the best one,
+    not chosen: the words of their section path, which every sentence there shares, do not count)."""
     spans = [sp for u in units for sp in u.spans]
     text = "\n".join(bare_text(sp.text) for sp in spans)
-    names = names_in(text, kind)
+    names = [n for n in names_in(text, kind) if not _named_in_question(n, question)]
     if not names:
         return None
     name = _asked(names, text, question)
-    if name and not (resolves or _said_of(name, text, question)):
+    if name is None:
         return False
-    span = next((sp for sp in spans if name and name in bare_text(sp.text)), None)
-    return (name, span) if span else False
+    if trust != "resolves" and not _said_of(name, text, question, units[0].section if trust == "after" else ""):
+        return None  # the one name there is not what the question describes: look further
+    span = next((sp for sp in spans if name in bare_text(sp.text)), None)
+    return (name, span) if span else None
+
+
+def _following(best: Unit, index: Index) -> list[Unit]:
+    """The units after the best one in its section, as far as a reference reaches back."""
+    out: list[Unit] = []
+    for _ in range(ANTECEDENT_REACH):
+        nxt = neighbour(index, out[-1] if out else best, 1)
+        if nxt is None:
+            break
+        out.append(nxt)
+    return out
 
 
 def _byline(best: Unit, index: Index) -> Span | None:
@@ -152,9 +168,10 @@ def find_lead(question: str, units: list[Unit], best: Unit, index: Index) -> Lea
     named = antecedent(best, index)
     near = [u for u in units if u.section == best.section and u is not best and u is not named]
     # (units, whether they name what the best unit refers to: then the best unit matched the question)
-    sources = [([best], False), ([named] if named else [], True), (near, False)]
-    for group, resolves in sources if kind != "person" else []:
-        found = _from_units(group, kind, question, resolves) if group else None
+    sources = [([best], "chosen"), ([named] if named else [], "resolves"), (near, "chosen")]
+    sources += [([u], "after") for u in _following(best, index)]  # "the name stands in the next sentence"
+    for group, trust in sources if kind != "person" else []:
+        found = _from_units(group, kind, question, trust) if group else None
         if found is False:
             return None
         if found:

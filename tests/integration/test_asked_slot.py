@@ -35,6 +35,9 @@ def lead_of(a) -> tuple[str, str]:
     ("手册里说有家小巨人在做自研芯片的碳化硅功率器件，2017年就开始布局车用器件，是哪家企业？", "深圳基本半导体有限公司"),
     ("改造无人机夜视摄像头、做山地森林救援无人机的是哪家企业？", "广州成至智能机器科技有限公司"),
     ("那篇认为中国“小巨人”凭借天时地利人和将成为全球独角兽的专家视点，是谁写的？", "周伟然"),
+    # the quote found is the sentence before the one that names the company
+    ("专家视点里那位担任过广汽资本CEO的作者，后来加入了绍兴的哪家公司？", "芯联集成电路制造股份有限公司"),
+    ("东莞专精特新股权投资基金学的是哪个城市的模式？", "合肥"),
 ])
 def test_entity_question_states_the_entity_first_with_a_citation_holding_it(index, question, entity):
     a = ask(index, question)

@@ -28,7 +28,8 @@ def test_cases_are_handbook_text(key, handbook_text):
     ("从事碳化硅功率器件生产的是哪家企业？", "company"),
     ("哪家小巨人拿到的机构投资者数量最多？", "company"),
     ("那篇讲超级独角兽的专家视点是谁写的？", "person"),
-    ("广州哪个区的小巨人最多？", "place"),
+    ("广州哪个区的小巨人最多？", "district"),
+    ("作者现在任职的公司总部在哪座城市？", "city"),
     ("思谷智能是哪家研究院孵化的？", "institution"),
     ("深圳有多少家上市小巨人？", None),  # a count, not an entity
     ("投资小巨人最多的是哪些机构？", None),  # a list: several names, no single slot line
@@ -43,7 +44,7 @@ def test_slot_kind(question, kind):
     ("example", "company", ["佛山市国星半导体技术有限公司"]),
     ("two", "company", ["广东金晟新能源股份有限公司", "欣旺达动力科技股份有限公司"]),
     ("column", "company", ["芯联集成电路制造股份有限公司"]),
-    ("column", "place", ["绍兴"]),
+    ("column", "city", ["绍兴"]),
     ("anaphor", "company", []),  # "该企业" names no company: its antecedent must
 ])
 def test_names_in_real_sentences(key, kind, names):
