@@ -29,6 +29,7 @@ from .evidence import Candidate, candidates
 from .followup import MAX_PARTS, resolve_part, rewrite_followup, split_comparison, split_two_part
 from .frame import TASK_REQUEST, Frame, frame, off_topic
 from .input import check_question
+from .lead import entity_leads
 
 
 @dataclass
@@ -183,13 +184,15 @@ def ask(question, index: Index, history: list | None = None, filters: Filters | 
     related: list[Hit] = []
     notes: list[str] = []
     decisions: list[Decision] = []
-    parts: list[tuple[str, list[Unit]]] = []
+    parts: list[tuple[str, list[Unit]]] = []  # per sub-question, for a computed comparison line
+    asked: list[tuple[str, list[Unit], str]] = []  # per sub-question, for the asked-slot lines
     for i, sq in enumerate(subs):
         if two_part and i > 0:
             sq = resolve_part(sq, subs[0], chosen, index)
         units, hits, d = answer_one(sq, index, filters, timings)
         decisions.append(d)
         parts.append((sq, units))
+        asked.append((sq, units, d.unit))
         related.extend(h for h in hits if h.chunk.id not in {x.chunk.id for x in related})
         if not units and len(subs) > 1:
             notes.append(f"（手册中没有找到“{_echo(sq)}”的答案。）")
@@ -202,7 +205,7 @@ def ask(question, index: Index, history: list | None = None, filters: Filters | 
         computed = derive.lead(rewritten or q, parts, cites, index)  # cites its operands first: [1][2]
         if computed:  # the computed line answers for its names: no "not found" note about them
             notes = [n for n in notes if not any(name in n for name in computed.names)]
-        text, refused = compose(chosen, cites, notes), False
+        text, refused = entity_leads(asked, index, cites) + compose(chosen, cites, notes), False
         if computed:
             text = f"{computed.text}\n{text}"
         if rewritten:

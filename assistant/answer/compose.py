@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from ..chunking import Unit
 from ..citations import Citation
 from ..index import Index
+from ..types import Span
 from .evidence import ENUMERATION, PRESCRIPTIVE, Candidate
 from .frame import Frame
 from .rules import RULES
 
 ASKS_POINTS = RULES.patterns["asks_points"].pattern
 CONTINUES = RULES.patterns["continues"].pattern
+ANTECEDENT_REACH = 2  # units walked back from "该企业……" to the one naming the company
 
 
 @dataclass(frozen=True)
@@ -28,16 +30,18 @@ class AnswerSettings:
     other_extra: int
 
 
+def cite_span(sp: Span, section: str, cites: list[Citation]) -> Citation:
+    """The citation of a span, reusing the number of the same span already cited."""
+    existing = next((c for c in cites if (c.doc, c.start, c.end) == (sp.doc, sp.start, sp.end)), None)
+    if existing is None:
+        existing = Citation(len(cites) + 1, sp.doc, sp.start, sp.end, section, sp.text)
+        cites.append(existing)
+    return existing
+
+
 def _cite(u: Unit, cites: list[Citation]) -> str:
     """Citation markers for a unit's spans, reusing numbers for spans already cited."""
-    marks = []
-    for sp in u.spans:
-        existing = next((c for c in cites if (c.doc, c.start, c.end) == (sp.doc, sp.start, sp.end)), None)
-        if existing is None:
-            existing = Citation(len(cites) + 1, sp.doc, sp.start, sp.end, u.section, sp.text)
-            cites.append(existing)
-        marks.append(f"[{existing.n}]")
-    return "".join(dict.fromkeys(marks))
+    return "".join(dict.fromkeys(f"[{cite_span(sp, u.section, cites).n}]" for sp in u.spans))
 
 
 def compose(units: list[Unit], cites: list[Citation], notes: list[str] = ()) -> str:
@@ -51,7 +55,7 @@ def compose(units: list[Unit], cites: list[Citation], notes: list[str] = ()) -> 
     return "\n".join(list(lines) + list(notes))
 
 
-def _neighbour(index: Index, u: Unit, step: int) -> Unit | None:
+def neighbour(index: Index, u: Unit, step: int) -> Unit | None:
     """The next/previous unit in the same section (chunks may overlap or split a section)."""
     k = u.id + step
     while 0 <= k < len(index.units) and index.units[k].section == u.section:
@@ -66,14 +70,29 @@ def _prescriptive(u: Unit) -> bool:
     return bool(PRESCRIPTIVE.search(u.text))
 
 
+def antecedent(unit: Unit, index: Index) -> Unit | None:
+    """For a unit opening with a reference ("该企业从事……"), the unit before it in the same section
+    (at most ANTECEDENT_REACH back) that names the referent (see [[anaphor]] in data/rules.toml)."""
+    ref = next((a for a in RULES.anaphors if a.pattern.match(unit.text)), None)
+    cur = unit
+    for _ in range(ANTECEDENT_REACH if ref else 0):
+        cur = neighbour(index, cur, -1)
+        if cur is None:
+            return None
+        if ref.referent.search(cur.text):
+            return cur
+    return None
+
+
 def with_context(unit: Unit, f: Frame, index: Index, max_units: int) -> list[Unit]:
-    """The unit of an answer is a fact with its context: the rest of a sentence split at ；, a next
-    sentence that elaborates ("这要求…"), the items of an enumeration it opens ("一是…；二是…"), the
-    body of a short enumerated heading ("第二，搭建……平台。" + how), or for a how-question the
-    recommendation that follows a description of the problem."""
-    out, cur = [unit], unit
-    while len(out) < max_units:
-        nxt = _neighbour(index, cur, 1)
+    """The unit of an answer is a fact with its context: the unit naming what it refers to ("该企业…"),
+    the rest of a sentence split at ；, a next sentence that elaborates ("这要求…"), the items of an
+    enumeration it opens ("一是…；二是…"), the body of a short enumerated heading ("第二，搭建……平台。"
+    + how), or for a how-question the recommendation that follows a description of the problem."""
+    prev = antecedent(unit, index)
+    out, cur = ([prev] if prev else []) + [unit], unit
+    while len(out) < max_units + (prev is not None):
+        nxt = neighbour(index, cur, 1)
         if nxt is None:
             break
         heading = ENUMERATION.match(cur.text) and len(cur.text) <= 30 and not ENUMERATION.match(nxt.text)
@@ -102,13 +121,27 @@ def pick_units(ranked: list[Candidate], f: Frame, index: Index, s: AnswerSetting
         chosen = [u for u in siblings if not (u.spans[0].start in seen or seen.add(u.spans[0].start))][:6]
         return sorted(chosen, key=lambda u: (u.spans[0].doc, u.spans[0].start))
     chosen = with_context(best.unit, f, index, s.max_context_units)
-    prev = _neighbour(index, best.unit, -1)
+    prev = neighbour(index, best.unit, -1)
     if prev is not None and prev.joins_next and any(c.unit.id == prev.id and c.p >= s.threshold for c in ranked):
         chosen.insert(0, prev)
-    limit = len(chosen) + (s.list_extra if f.answer_type in ("how", "list") else s.other_extra)
+    limit = s.list_extra if f.answer_type in ("how", "list") else s.other_extra
+    added = 0
     for c in ranked[1:]:
-        if len(chosen) >= limit or c.p < max(s.threshold, best.p * s.join_ratio):
+        if added >= limit or c.p < max(s.threshold, best.p * s.join_ratio):
             break
         if c.unit.id not in {u.id for u in chosen} and c.unit.text not in {u.text for u in chosen}:
-            chosen.append(c.unit)
-    return sorted(chosen, key=lambda u: (u.spans[0].doc, u.spans[0].start))
+            chosen.extend(u for u in (antecedent(c.unit, index), c.unit) if u is not None)
+            added += 1
+    return _in_order(chosen)
+
+
+def _in_order(units: list[Unit]) -> list[Unit]:
+    """Units in reading order, each span quoted once (overlapping chunks repeat a sentence)."""
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for u in sorted(units, key=lambda u: (u.spans[0].doc, u.spans[0].start)):
+        key = (u.spans[0].doc, u.spans[0].start)
+        if key not in seen:
+            seen.add(key)
+            out.append(u)
+    return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,6 +32,19 @@ class Qualifier:
 
 
 @dataclass(frozen=True)
+class Anaphor:
+    """A reference at the start of a unit ("该企业……") and what a unit must hold to name its referent."""
+
+    name: str
+    pattern: re.Pattern
+    referent: re.Pattern
+    examples: tuple[str, ...] = ()
+    not_examples: tuple[str, ...] = ()
+    referent_examples: tuple[str, ...] = ()
+    referent_not_examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Rules:
     cities: tuple[str, ...]
     provinces: tuple[str, ...]
@@ -43,6 +56,11 @@ class Rules:
     value_examples: dict[str, tuple[str, ...]]
     qualifiers: tuple[Qualifier, ...]
     patterns: dict[str, Rule]
+    anaphors: tuple[Anaphor, ...] = ()
+    entity_names: dict[str, re.Pattern] = field(default_factory=dict)  # kind -> pattern of a name of that kind
+    entity_name_trim: re.Pattern | None = None  # the words that introduce a name, before it in a match
+    entity_name_examples: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # kind -> (text, name)
+    entity_slots: tuple[Rule, ...] = ()
 
 
 def _expand(pattern: str, fragments: dict[str, str]) -> str:
@@ -70,7 +88,20 @@ def load(path: Path = RULES_PATH) -> Rules:
                                    tuple(tuple(e) for e in q.get("examples", ())), tuple(q.get("not_examples", ())))
                          for q in d["qualifier"]),
         patterns={k: _rule(k, v, fr) for k, v in d["patterns"].items()},
+        **_entity_rules(d),
     )
+
+
+def _entity_rules(d: dict) -> dict:
+    names = {k: v for k, v in d["entity_names"].items() if k != "trim"}
+    anaphors = tuple(Anaphor(a["name"], re.compile(a["pattern"]), re.compile(_expand(a["referent"], names)),
+                             tuple(a.get("examples", ())), tuple(a.get("not_examples", ())),
+                             tuple(a.get("referent_examples", ())), tuple(a.get("referent_not_examples", ())))
+                     for a in d["anaphor"])
+    return {"anaphors": anaphors, "entity_names": {k: re.compile(v) for k, v in names.items()},
+            "entity_name_trim": re.compile(d["entity_names"]["trim"]),
+            "entity_name_examples": {k: tuple(tuple(e) for e in v) for k, v in d["entity_name_examples"].items()},
+            "entity_slots": tuple(_rule(s["name"], s, {}) for s in d["entity_slot"])}
 
 
 RULES = load()

@@ -60,3 +60,46 @@ def test_every_rule_has_an_example():
 def test_word_lists_have_no_duplicates():
     for words in (RULES.cities, RULES.provinces, RULES.regions, RULES.boards):
         assert len(words) == len(set(words))
+
+
+# ---------------------------------------------------------------- references and entity names (lead lines)
+
+ANAPHOR_CASES = [(a.name, ex, True) for a in RULES.anaphors for ex in a.examples] + \
+                [(a.name, ex, False) for a in RULES.anaphors for ex in a.not_examples]
+REFERENT_CASES = [(a.name, ex, True) for a in RULES.anaphors for ex in a.referent_examples] + \
+                 [(a.name, ex, False) for a in RULES.anaphors for ex in a.referent_not_examples]
+
+
+@pytest.mark.parametrize("name,text,matches", ANAPHOR_CASES)
+def test_anaphor_examples(name, text, matches):
+    """A reference is recognised at the start of a unit only (a name before it in the same unit resolves it)."""
+    a = next(a for a in RULES.anaphors if a.name == name)
+    assert bool(a.pattern.match(text)) == matches
+
+
+@pytest.mark.parametrize("name,text,names", REFERENT_CASES)
+def test_anaphor_referent_examples(name, text, names):
+    a = next(a for a in RULES.anaphors if a.name == name)
+    assert bool(a.referent.search(text)) == names
+
+
+@pytest.mark.parametrize("kind,text,name", [(k, t, n) for k, exs in RULES.entity_name_examples.items() for t, n in exs])
+def test_entity_name_examples(kind, text, name):
+    """The pattern finds the name with the words that introduce it ("例如", "成立于……的") trimmed."""
+    found = [m.group()[RULES.entity_name_trim.match(m.group()).end():] for m in RULES.entity_names[kind].finditer(text)]
+    assert name in found
+
+
+@pytest.mark.parametrize("name,question,matches", [(r.name, ex, True) for r in RULES.entity_slots for ex in r.examples]
+                         + [(r.name, ex, False) for r in RULES.entity_slots for ex in r.not_examples])
+def test_entity_slot_examples(name, question, matches):
+    """The first matching [[entity_slot]] rule decides, as for answer types."""
+    from assistant.answer.lead import asked_kind
+
+    assert (asked_kind(question) == name) == matches
+
+
+def test_every_reference_rule_has_examples():
+    assert all(a.examples and a.not_examples and a.referent_examples for a in RULES.anaphors)
+    assert all(r.examples for r in RULES.entity_slots)
+    assert set(RULES.entity_name_examples) <= set(RULES.entity_names)
