@@ -1,7 +1,7 @@
 """The handbook's abbreviations and everyday synonyms (data/lexicon.toml).
 
-Two uses: a BM25 query gets the handbook's form of a term the question writes otherwise ("IPO" -> 上市,
-"发改委" -> 国家发展改革委, 深圳、广州、东莞、佛山 -> 深广莞佛), and a question term counts as covered
+Two uses: a BM25 query gets the handbook's forms of the terms a question uses ("IPO" -> 上市,
+"工业和信息化部" -> 工信部, 深圳、广州、东莞、佛山 -> 深广莞佛), and a question term counts as covered
 by a sentence that holds one of its equivalents (alternatives()). The dense query stays the user's text.
 This module imports nothing of the package: retrieval.py uses it too.
 """
@@ -83,15 +83,16 @@ def matches(question: str) -> list[Match]:
 
 
 def expansion(question: str) -> list[str]:
-    """The handbook's main forms a BM25 query gets: one for each entry the question uses in an everyday
-    wording ("IPO" -> 上市) or by naming every member of a group. A question that already uses one of
-    the handbook's forms gets nothing: BM25 finds that wording as it is, and adding the entry's other
-    forms only pulls in passages about neighbouring topics (measured on the train split)."""
+    """The handbook forms a BM25 query gets: those of the entries it uses (by a form or by naming every
+    member of a group) that it does not hold already. When the question already uses a handbook form,
+    a longer one that contains it ("国家工信部" for "工信部") adds only a qualifier nobody asked for,
+    so it is left out."""
     q = normal(question)
     out: list[str] = []
     for m in matches(question):
-        if not any(_occurs(f, q) for f in m.entry.handbook_forms) and m.entry.key not in out:
-            out.append(m.entry.key)
+        own = normal(m.form) if m.form in m.entry.handbook_forms else ""
+        out += [f for f in m.entry.handbook_forms
+                if normal(f) not in q and not (own and own in normal(f)) and f not in out]
     return out
 
 
