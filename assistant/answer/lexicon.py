@@ -19,6 +19,7 @@ LEXICON_PATH = Path(__file__).with_name("data") / "lexicon.toml"
 IGNORED = re.compile(r"[\s“”\"'‘’「」『』《》]+")
 
 
+@lru_cache(maxsize=4096)  # the lexicon's forms are normalised again for every question
 def normal(text: str) -> str:
     return IGNORED.sub("", text).lower()
 
@@ -69,7 +70,8 @@ class Match:
     form: str  # the form the question used ("" when it named every member of a group)
 
 
-def matches(question: str) -> list[Match]:
+@lru_cache(maxsize=256)  # retrieval, coverage and the question features all ask about the same question
+def matches(question: str) -> tuple[Match, ...]:
     """The entries a question uses: by one of their forms (the longest it holds), or by naming every member."""
     q = normal(question)
     out = []
@@ -79,7 +81,7 @@ def matches(question: str) -> list[Match]:
             out.append(Match(e, max(used, key=len)))
         elif e.members and all(normal(m) in q for m in e.members):
             out.append(Match(e, ""))
-    return out
+    return tuple(out)
 
 
 def expansion(question: str) -> list[str]:
