@@ -87,11 +87,21 @@ class DenseRetriever(_FilteredRetriever):
             fetch = min(n, fetch * 2)
 
 
+def keyword_tokens(query: str) -> list[str]:
+    """The query's BM25 tokens, then those of the handbook's forms of its terms (answer/lexicon.py) that
+    it lacks: "IPO" also searches 上市. Imported here, not at the top: the answer package imports this module."""
+    from .answer.lexicon import expansion
+
+    toks = search_tokens(query)
+    extra = expansion(query)
+    return toks + [t for t in dict.fromkeys(search_tokens(" ".join(extra))) if t not in toks] if extra else toks
+
+
 class KeywordRetriever(_FilteredRetriever):
-    """BM25 (bm25s) over jieba search-mode tokens; zero-score hits are dropped."""
+    """BM25 (bm25s) over jieba search-mode tokens and the lexicon's expansion; zero-score hits are dropped."""
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        toks = search_tokens(query_bundle.query_str)
+        toks = keyword_tokens(query_bundle.query_str)
         if not toks:
             return []
         chunks = self._index.chunks

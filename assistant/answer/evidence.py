@@ -21,6 +21,7 @@ from ..chunking import Unit, search_tokens
 from ..citations import number_in
 from ..index import Index
 from ..retrieval import Filters, Hit
+from .lexicon import alternatives
 from .rules import RULES
 from .frame import VALUE, Frame, names_place, support_text, value_bound
 
@@ -46,6 +47,11 @@ class Context:
     idf: dict[str, float] = field(default_factory=dict)
     focus: list[str] = field(default_factory=list)
     slot: list[str] = field(default_factory=list)
+    alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)  # question term -> lexicon equivalents
+
+    def has(self, term: str, text: str) -> bool:
+        """The term, or one of its lexicon equivalents ("IPO" / 上市), is in the (lower-cased) text."""
+        return term in text or any(a in text for a in self.alternatives.get(term, ()))
 
 
 @dataclass
@@ -168,7 +174,7 @@ def lexical_coverage(u: Unit, c: Context) -> float:
     text = _support(u, c, lower=True)
     default = c.idf.get("", 1.0)  # unseen words weigh as much as the rarest seen one
     total = sum(c.idf.get(t, default) for t in content)
-    return sum(c.idf.get(t, default) for t in content if t in text) / total if total else 0.0
+    return sum(c.idf.get(t, default) for t in content if c.has(t, text)) / total if total else 0.0
 
 
 # The asked attribute sits next to the question word: "租金大概多少钱" asks for 租金, "领投方是谁" for 领投方.
@@ -213,7 +219,7 @@ def _coverage_of(terms: list[str], u: Unit, c: Context) -> float:
     if not terms:
         return 1.0
     text = _support(u, c, lower=True)
-    return sum(_term_in(t, text) for t in terms) / len(terms)
+    return sum(_term_in(t, text) or c.has(t, text) for t in terms) / len(terms)
 
 
 def focus_coverage(u: Unit, c: Context) -> float:
@@ -234,7 +240,7 @@ def missing_idf(u: Unit, c: Context) -> float:
     """The IDF of the rarest question word the unit lacks (0 when it lacks none), scaled to 0–1."""
     text = _support(u, c, lower=True)
     default = c.idf.get("", 1.0)
-    missing = [c.idf.get(t, default) for t in c.frame.content if len(t) >= 2 and t not in text]
+    missing = [c.idf.get(t, default) for t in c.frame.content if len(t) >= 2 and not c.has(t, text)]
     return max(missing, default=0.0) / default
 
 
@@ -270,7 +276,9 @@ def question_features(f: Frame, index: Index | None = None) -> dict[str, float]:
     out = {f"type_{t}": float(f.answer_type == t) for t in ANSWER_TYPES}
     corpus = index.extra("corpus_lower", lambda: "\n".join(d.text for d in index.docs.values()).lower()) if index else ""
     words = [t for t in f.content if len(t) >= 2]
-    out["q_absent_words"] = sum(t not in corpus for t in words) / len(words) if words and index else 0.0
+    alts = alternatives(f.question, words)  # "IPO" is not in the handbook, its 上市 is
+    absent = [t for t in words if t not in corpus and not any(a in corpus for a in alts.get(t, ()))]
+    out["q_absent_words"] = len(absent) / len(words) if words and index else 0.0
     out["q_unknown_name"] = float(bool(f.unknown))
     out["q_constraints"] = min(4, len(f.entities) + len(f.years) + len(f.figures) + len(f.qualifiers)) / 4.0
     return out
@@ -318,6 +326,7 @@ def candidates(f: Frame, qvec: np.ndarray, hits: list[Hit], index: Index, extra_
     if not ids:
         return []
     ctx = Context(f, index, dense, rank, float(max(dense[i] for i in ids)), idf_table(index),
-                  focus_terms(f.question, f.content), slot_terms(f.question, f.content))
+                  focus_terms(f.question, f.content), slot_terms(f.question, f.content),
+                  alternatives(f.question, f.content))
     q_feats = question_features(f, index)
     return [Candidate(index.units[uid], features(index.units[uid], ctx, q_feats)) for uid in ids]

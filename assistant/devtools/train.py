@@ -72,20 +72,29 @@ def fit(x: np.ndarray, y: np.ndarray, provenance: dict) -> confidence.Confidence
 
 def choose_threshold(confs: list[float], answerable: list[bool], correct: list[bool],
                      max_false_refusal: float = MAX_FALSE_REFUSAL) -> tuple[float, dict]:
-    """The threshold maximising accuracy + refusal rate subject to the false-refusal cap."""
+    """The threshold maximising accuracy + refusal rate subject to the false-refusal cap. Where several
+    thresholds in a row score the same, the middle of that run: dev cannot tell them apart, and the
+    middle leaves the widest margin to questions whose confidence sits just above or below it."""
     a = np.array(answerable)
     c, ok = np.array(confs), np.array(correct)
-    best = (-1.0, 0.0, {})
-    for t in sorted({0.0, *[round(v, 6) for v in confs]}):
+
+    def outcome(t: float) -> tuple[float, float, float]:
         answered = c >= t
-        fr = float((a & ~answered).sum() / max(1, a.sum()))
-        if fr > max_false_refusal:
-            continue
-        acc = float((a & answered & ok).sum() / max(1, a.sum()))
-        ref = float((~a & ~answered).sum() / max(1, (~a).sum()))
-        if acc + ref > best[0]:
-            best = (acc + ref, t, {"answer_accuracy": round(acc, 4), "refusal_rate": round(ref, 4), "false_refusal_rate": round(fr, 4)})
-    return best[1], best[2]
+        return (float((a & answered & ok).sum() / max(1, a.sum())), float((~a & ~answered).sum() / max(1, (~a).sum())),
+                float((a & ~answered).sum() / max(1, a.sum())))
+
+    scored = [(t, acc + ref if fr <= max_false_refusal else None)
+              for t in sorted({0.0, *[round(v, 6) for v in confs]}) for acc, ref, fr in [outcome(t)]]
+    best = max((s for _, s in scored if s is not None), default=None)
+    if best is None:
+        return 0.0, {}
+    first = next(i for i, (_, s) in enumerate(scored) if s == best)
+    last = first
+    while last + 1 < len(scored) and scored[last + 1][1] == best:
+        last += 1
+    t = round((scored[first][0] + scored[last][0]) / 2, 6)
+    acc, ref, fr = outcome(t)
+    return t, {"answer_accuracy": round(acc, 4), "refusal_rate": round(ref, 4), "false_refusal_rate": round(fr, 4)}
 
 
 def dev_outcomes(index, model_path: Path, dev_items: list[EvalItem]) -> tuple[list[float], list[bool], list[bool]]:
