@@ -9,7 +9,9 @@ from ..chunking import Unit
 from ..index import Index
 from ..ingest.profiles import find_companies
 from .frame import BOARDS, META_HISTORY, PLACES
+from .rules import RULES
 
+COMPUTED = tuple(RULES.patterns[f"asks_{k}"].pattern for k in ("difference", "sum"))
 COMPARES = re.compile(r"各|分别|谁|哪个|哪边|相比|比较|对比|高还是|多还是|快还是|大还是|差距|差多少")
 CONNECTOR = r"\s*(?:和|与|跟|及|、|，|还是|以及|对比|vs|VS|比)\s*"
 COLLECTIVE = re.compile(r"(这)?[两二三四五六七八九十]+(个)?(省|市|城|地|区|个城市|座城市|家公司|家企业|家)|(谁的|谁|哪个|哪一个|哪家|哪边)(更|比较)?|各自|各|分别|都|(快|多|高|大)还是(慢|少|低|小)?")
@@ -31,16 +33,25 @@ def split_comparison(question: str, index: Index) -> list[str]:
     alt = "|".join(map(re.escape, names))
     run = re.search(f"(?:{alt})(?:{CONNECTOR}(?:{alt}))+", question)
     if not run:
-        # "东莞上市的小巨人和广州上市的各多少家": the compared names stand apart; ask once per name,
-        # dropping the others
-        if not COMPARES.search(question):
+        # "东莞上市的小巨人和广州上市的各多少家", "东莞上市的小巨人比广州少几家": the compared names
+        # stand apart; ask once per name, dropping the others (with the 比 that introduces them)
+        if not (COMPARES.search(question) or COMPUTED[0].search(question)):
             return [question]
         mentioned = sorted(dict.fromkeys(re.findall(alt, question)), key=question.find)
-        return [re.sub(alt, lambda m: m.group() if m.group() == keep else "", question) for keep in mentioned]
+        return [_own_figure(re.sub(f"(?:比|跟|和|与)?({alt})", lambda m: m.group() if m.group(1) == keep else "", question))
+                for keep in mentioned]
     members = re.findall(alt, run.group())
     base = question[: run.start()] + "{X}" + question[run.end():]
-    base = COLLECTIVE.sub("", base)
+    base = _own_figure(COLLECTIVE.sub("", base))
     return [base.replace("{X}", m) for m in dict.fromkeys(members)]
+
+
+def _own_figure(part: str) -> str:
+    """Each part asks its own figure; the difference or sum is computed from the parts (answer/derive.py):
+    "深圳多出多少家" -> "深圳多少家"."""
+    for rx in COMPUTED:
+        part = rx.sub(lambda m: "多少" if re.search("多少|几", m.group()) else "", part)
+    return part
 
 
 MAX_PARTS = 4  # sub-questions answered per question (comparisons, two-part questions)
