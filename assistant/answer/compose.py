@@ -39,7 +39,7 @@ def cite_span(sp: Span, section: str, cites: list[Citation]) -> Citation:
     return existing
 
 
-def _cite(u: Unit, cites: list[Citation]) -> str:
+def cite_unit(u: Unit, cites: list[Citation]) -> str:
     """Citation markers for a unit's spans, reusing numbers for spans already cited."""
     return "".join(dict.fromkeys(f"[{cite_span(sp, u.section, cites).n}]" for sp in u.spans))
 
@@ -48,7 +48,7 @@ def compose(units: list[Unit], cites: list[Citation], notes: list[str] = ()) -> 
     """One line per unit; every sentence of it carries the unit's markers."""
     lines = []
     for u in units:
-        marks = _cite(u, cites)
+        marks = cite_unit(u, cites)
         text = re.sub(r"[；;，,、\s]+$", "", u.text)
         parts = [p for p in re.findall(r"[^。！？!?]+[。！？!?]*[”’」）)]*", text) if p.strip()]
         lines.append("".join((p.rstrip() if re.search(r"[。！？!?]", p) else p.rstrip() + "。") + marks for p in parts))

@@ -21,9 +21,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from ..chunking import STOPWORDS, Unit, tokens
 from ..citations import Citation
 from ..index import Index
-from .compose import _cite
+from .compose import cite_unit
 from .followup import compared_names
-from .frame import BOARDS, DISTRICT, GENERIC_NAMES, MEASURE_WORD, PLACES, QUALIFIERS, _path_subjects
+from .frame import BOARDS, DISTRICT, GENERIC_NAMES, MEASURE_WORD, PLACES, QUALIFIERS, path_subjects
 from .rules import RULES
 
 # (operation, pattern): the first that matches the question decides (see data/rules.toml)
@@ -176,7 +176,7 @@ def _section_subject(unit: Unit, names: Sequence[str]) -> str | None:
     if unit.company:
         found = [n for n in names if n not in PLACES and n in unit.company]
     else:
-        found = [n for n in names if any(c.startswith(n) for c in _path_subjects(unit.section))]
+        found = [n for n in names if any(c.startswith(n) for c in path_subjects(unit.section))]
     return found[0] if len(found) == 1 else None
 
 
@@ -407,4 +407,4 @@ def lead(question: str, parts: Sequence[tuple[str, list[Unit]]], cites: list[Cit
                                                   and question.find(n) < question.find(o) + len(o) for o in found)),
                    key=question.find)
     units = list({u.id: u for _, us in parts for u in us}.values())
-    return lead_line(question, names, units, lambda u: _cite(u, cites))
+    return lead_line(question, names, units, lambda u: cite_unit(u, cites))

@@ -162,7 +162,7 @@ def value_bound(u: Unit, f: Frame) -> bool:
     for m in rx.finditer(u.text):
         before = [x for x in mentions if x[1] <= m.start()]
         if not before:
-            subject = {p for p in PLACES if any(c.startswith(p) for c in _path_subjects(u.section))} | {x[2] for x in mentions}
+            subject = {p for p in PLACES if any(c.startswith(p) for c in path_subjects(u.section))} | {x[2] for x in mentions}
         else:
             subject = _group(before, len(before) - 1, forward=False) | first
         # the most specific place asked (a district over its city) is the one the value must belong to
@@ -175,7 +175,7 @@ def value_bound(u: Unit, f: Frame) -> bool:
     return False
 
 
-def _path_subjects(section: str) -> list[str]:
+def path_subjects(section: str) -> list[str]:
     """Section path components without their numbering: "深圳篇", "广东“小巨人”企业画像", ..."""
     return [re.sub(rf"^[{CN_DIGITS}]+\s+|^（[{CN_DIGITS}]+）", "", c) for c in section.split(" > ")]
 
@@ -183,4 +183,4 @@ def _path_subjects(section: str) -> list[str]:
 def names_place(u: Unit, place: str) -> bool:
     """The sentence names the place, or its section is about it ("深圳篇 > …"); a heading that
     merely mentions it ("区域分布：南海区成为……") does not count."""
-    return place in u.text or any(c.startswith(place) for c in _path_subjects(u.section))
+    return place in u.text or any(c.startswith(place) for c in path_subjects(u.section))
