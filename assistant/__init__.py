@@ -62,8 +62,8 @@ def ask(question, history: list | None = None, *, filters: Filters | None = None
 
     The question is first made standalone (繁體 normalised, English mapped through the glossary, a
     follow-up resolved against the dialogue state of `history`); the answerer sees only that."""
-    from .answer import Answer, BadInput, ask as answer_extractive, check_question
-    from .answer.dialogue import handbook_outline, present, understand
+    from .answer import Answer, ask as answer_extractive, check_question
+    from .answer.dialogue import present
     from .answer.language import UNSUPPORTED, detect
     from .config import REFUSAL
 
@@ -71,12 +71,7 @@ def ask(question, history: list | None = None, *, filters: Filters | None = None
     idx = index or get_index(config)
     if detect(question).code == "other":
         return Answer(question, REFUSAL, True, [], notice=UNSUPPORTED)
-    turn = understand(question, history, company_aliases(idx), outline=lambda q: handbook_outline(idx, q))
-    try:  # a follow-up resolved from a long earlier question may be too long: answer it as asked
-        standalone = check_question(turn.standalone)
-    except BadInput:
-        standalone = question
-        turn = dataclasses.replace(turn, standalone=question, rule="standalone")
+    turn, standalone = understood(question, history, idx)
     if idx.cfg.llm_base_url:
         from .generate import ask_llm
 
@@ -84,6 +79,19 @@ def ask(question, history: list | None = None, *, filters: Filters | None = None
     else:
         answer = answer_extractive(standalone, idx, history=None, filters=filters)
     return present(answer, turn, idx.sources())
+
+
+def understood(question: str, history, idx: Index):
+    """(the turn as understood, the standalone Chinese question the answerer sees): 繁體 normalised,
+    English mapped through the glossary, a follow-up resolved against the dialogue state of `history`."""
+    from .answer import BadInput, check_question
+    from .answer.dialogue import handbook_outline, understand
+
+    turn = understand(question, history, company_aliases(idx), outline=lambda q: handbook_outline(idx, q))
+    try:  # a follow-up resolved from a long earlier question may be too long: answer it as asked
+        return turn, check_question(turn.standalone)
+    except BadInput:
+        return dataclasses.replace(turn, standalone=question, rule="standalone"), question
 
 
 def company_aliases(idx: Index) -> list[str]:

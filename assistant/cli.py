@@ -1,4 +1,4 @@
-"""Command line: `assistant build | search | ask | chat | eval | bench | tune | train | serve | insights`.
+"""Command line: `assistant build | search | ask | chat | eval | bench | tune | train | doc2query | serve | insights`.
 
 With --json, stdout carries exactly one JSON document; progress and logs go to stderr.
 Bad input gets a one-line Chinese message on stderr and exit status 2, never a traceback.
@@ -175,6 +175,12 @@ def cmd_train(args) -> int:
     return train_main(args)
 
 
+def cmd_doc2query(args) -> int:
+    from .devtools.doc2query import main as doc2query_main
+
+    return doc2query_main(args)
+
+
 def cmd_serve(args) -> int:
     from .web.serving import serve
 
@@ -241,6 +247,9 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--sweep-composition", action="store_true",
                     help="只比较回答组织方式的设置（train 划分上的准确率），不训练")
     tr.set_defaults(func=cmd_train)
+    dq = sub.add_parser("doc2query", help="把 train 划分的题目及其证据存为回答器的“问过的问题”（之后运行 assistant train）")
+    dq.add_argument("--out", default=None, help="输出文件（默认 assistant/answer/data/doc2query.npz）")
+    dq.set_defaults(func=cmd_doc2query)
     sv = sub.add_parser("serve", help="启动网页聊天界面和 OpenAI 兼容接口（/v1）")
     sv.add_argument("--host", default=None, help="默认 127.0.0.1；设置了 ASSISTANT_API_KEY 时默认 0.0.0.0")
     sv.add_argument("--port", type=int, default=None, help="默认取 ASSISTANT_PORT 或 7860")

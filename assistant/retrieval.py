@@ -114,6 +114,33 @@ class KeywordRetriever(_FilteredRetriever):
                 for cid, s in zip(docs[0], scores[0]) if s > 0]
 
 
+class AskedRetriever(_FilteredRetriever):
+    """Chunks ranked by how close this question is to a stored question that one of their units answers
+    (answer/doc2query.py): an indirect or colloquial wording finds what an earlier writer's wording of the
+    same question found. Empty when nothing is stored (or only this question's own writer is)."""
+
+    def rank(self, vec: np.ndarray) -> list[NodeWithScore]:
+        from .answer import doc2query
+
+        prior = doc2query.prior(self._index, vec)
+        if not len(prior.sims):
+            return []
+        chunk_of = [u.chunk for u in self._index.units]
+        best: dict[int, float] = {}
+        for uid, qs in enumerate(prior.by_unit):
+            if len(qs):
+                s = float(prior.sims[qs].max())
+                if s > -1.0 and s > best.get(chunk_of[uid], -1.0):
+                    best[chunk_of[uid]] = s
+        order = sorted(best, key=lambda c: (-best[c], c))
+        allowed = [c for c in order if self._filters.allows(self._index.chunks[c])][: self._top_k]
+        docstore = self._index.vector_index.docstore
+        return [NodeWithScore(node=docstore.get_node(f"c{c}"), score=best[c]) for c in allowed]
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return self.rank(np.asarray(query_bundle.embedding or query_vector(self._index.embed, query_bundle.query_str)))
+
+
 def weighted_rrf(ranked: list[list[NodeWithScore]], weights: list[float], k: int) -> list[NodeWithScore]:
     scores: dict[str, float] = {}
     nodes: dict[str, NodeWithScore] = {}
@@ -133,6 +160,7 @@ class HybridRetriever(BaseRetriever):
         self._top_k = top_k or cfg.top_k
         self._dense = DenseRetriever(index, cfg.candidates, self._filters)
         self._keyword = KeywordRetriever(index, cfg.candidates, self._filters)
+        self._asked = AskedRetriever(index, cfg.asked_candidates, self._filters)
 
     def retrieve_timed(self, query: str) -> Retrieved:
         t = {}
@@ -144,9 +172,13 @@ class HybridRetriever(BaseRetriever):
         keyword = self._keyword.retrieve(QueryBundle(query))
         t3 = time.perf_counter()
         cfg = self._index.cfg
-        fused = weighted_rrf([dense, keyword], [cfg.dense_weight, cfg.bm25_weight], cfg.rrf_k)[: self._top_k]
+        asked = self._asked.rank(vec) if cfg.asked_weight else []
         t4 = time.perf_counter()
-        t.update(embed=(t1 - t0) * 1e3, dense=(t2 - t1) * 1e3, bm25=(t3 - t2) * 1e3, fusion=(t4 - t3) * 1e3)
+        fused = weighted_rrf([dense, keyword, asked], [cfg.dense_weight, cfg.bm25_weight, cfg.asked_weight],
+                             cfg.rrf_k)[: self._top_k]
+        t5 = time.perf_counter()
+        t.update(embed=(t1 - t0) * 1e3, dense=(t2 - t1) * 1e3, bm25=(t3 - t2) * 1e3, asked=(t4 - t3) * 1e3,
+                 fusion=(t5 - t4) * 1e3)
         hits = [Hit(i + 1, h.score, self._index.chunks[h.node.metadata["chunk"]]) for i, h in enumerate(fused)]
         return Retrieved(hits, vec, t, dense, keyword)
 

@@ -21,6 +21,7 @@ from ..chunking import Unit, search_tokens
 from ..citations import number_in
 from ..index import Index
 from ..retrieval import Filters, Hit
+from . import doc2query
 from .lexicon import alternatives
 from .rules import RULES
 from .frame import VALUE, Frame, names_place, support_text, value_bound
@@ -48,6 +49,8 @@ class Context:
     focus: list[str] = field(default_factory=list)
     slot: list[str] = field(default_factory=list)
     alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)  # question term -> lexicon equivalents
+    prior: doc2query.Prior | None = None  # what train-split writers asked before
+    best_asked: float = 0.0  # the best asked_before among this question's candidates
 
     def has(self, term: str, text: str) -> bool:
         """The term, or one of its lexicon equivalents ("IPO" / 上市), is in the (lower-cased) text."""
@@ -244,6 +247,27 @@ def missing_idf(u: Unit, c: Context) -> float:
     return max(missing, default=0.0) / default
 
 
+def _asked_wordings(u: Unit, c: Context) -> str:
+    return c.prior.wordings(u.id) if c.prior else ""
+
+
+def novel_idf(u: Unit, c: Context) -> float:
+    """missing_idf less the words earlier writers used when asking about this unit: a paraphrase the unit
+    lacks is known ("IPO" asked of a 上市 sentence), a constraint nobody asked of it is new ("2022年" asked
+    of a 2023 figure, "北交所" of the total of all boards)."""
+    text, asked = _support(u, c, lower=True), _asked_wordings(u, c)
+    default = c.idf.get("", 1.0)
+    novel = [c.idf.get(t, default) for t in c.frame.content
+             if len(t) >= 2 and not c.has(t, text) and not c.has(t, asked)]
+    return max(novel, default=0.0) / default
+
+
+def novel_year(u: Unit, c: Context) -> float:
+    """An asked year that is neither in the unit's scope nor in any earlier question about the unit."""
+    asked = _asked_wordings(u, c)
+    return float(any(y not in year_scope(u, c) and y not in asked for y in c.frame.years))
+
+
 def _how(c: Context) -> bool:
     return c.frame.answer_type == "how"
 
@@ -256,6 +280,8 @@ SCORES: dict[str, Callable[[Unit, Context], float]] = {
     "slot_coverage": slot_coverage,
     "gate_focus_places": gate_focus_places,
     "missing_idf": missing_idf,
+    "novel_idf": novel_idf,
+    "novel_year": novel_year,
     "qualifier_share": qualifier_share,
     "chunk_rank_inv": lambda u, c: 1.0 / c.chunk_rank[u.id] if u.id in c.chunk_rank else 0.0,
     "chunk_retrieved": lambda u, c: float(u.id in c.chunk_rank),
@@ -268,12 +294,17 @@ SCORES: dict[str, Callable[[Unit, Context], float]] = {
     "kind_footnote": lambda u, c: float(u.kind == "footnote"),
     "kind_byline": lambda u, c: float(u.kind == "byline"),
     "length_log": lambda u, c: math.log(1 + len(u.text)) / 6.0,
+    "asked_before": lambda u, c: c.prior.asked_before(u.id) if c.prior else 0.0,
+    "asked_before_gap": lambda u, c: (c.prior.asked_before(u.id) - c.best_asked) if c.prior else 0.0,
 }
 
 
-def question_features(f: Frame, index: Index | None = None) -> dict[str, float]:
+def question_features(f: Frame, index: Index | None = None, prior: doc2query.Prior | None = None) -> dict[str, float]:
     """Per-question evidence, the same for every candidate: lets the model learn when to refuse."""
     out = {f"type_{t}": float(f.answer_type == t) for t in ANSWER_TYPES}
+    out["q_answerable_before"] = prior.closest(True) if prior else 0.0
+    out["q_unanswerable_before"] = prior.closest(False) if prior else 0.0
+    out["q_before_margin"] = out["q_answerable_before"] - out["q_unanswerable_before"]
     corpus = index.extra("corpus_lower", lambda: "\n".join(d.text for d in index.docs.values()).lower()) if index else ""
     words = [t for t in f.content if len(t) >= 2]
     alts = alternatives(f.question, words)  # "IPO" is not in the handbook, its 上市 is
@@ -325,8 +356,9 @@ def candidates(f: Frame, qvec: np.ndarray, hits: list[Hit], index: Index, extra_
     ids, rank, dense = candidate_ids(qvec, hits, index, extra_units, filters, unit_candidates)
     if not ids:
         return []
+    prior = doc2query.prior(index, qvec)
     ctx = Context(f, index, dense, rank, float(max(dense[i] for i in ids)), idf_table(index),
                   focus_terms(f.question, f.content), slot_terms(f.question, f.content),
-                  alternatives(f.question, f.content))
-    q_feats = question_features(f, index)
+                  alternatives(f.question, f.content), prior, max(prior.asked_before(i) for i in ids))
+    q_feats = question_features(f, index, prior)
     return [Candidate(index.units[uid], features(index.units[uid], ctx, q_feats)) for uid in ids]

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..answer import doc2query
 from .evalset import EvalItem, EvalSetError, read_jsonl
 from .evaluation import ItemResult, _round, score_item
 from .measures import percentiles, share as _share
@@ -85,7 +86,8 @@ def run_conversation(rec: dict, index, sources: dict[str, str]) -> list[TurnResu
     for k, item in enumerate(turn_items(rec)):
         category = category_of(item.question, history, index, k)
         t0 = time.perf_counter()
-        answer = assistant.ask(item.question, history, index=index)
+        with doc2query.excluding(doc2query.writer_of(rec["id"])):  # a train writer's own questions don't count
+            answer = assistant.ask(item.question, history, index=index)
         latency = (time.perf_counter() - t0) * 1e3
         out.append(TurnResult(rec["id"], k, category, score_item(item, answer, [], sources, latency)))
         history += [{"role": "user", "content": item.question}, {"role": "assistant", "content": answer.answer}]

@@ -87,9 +87,7 @@ def test_follow_up_replaces_the_entity_and_says_so(index):
 
 @pytest.mark.parametrize("q", [
     "珠海有多少家上市小巨人？",  # the chart of the other cities lost its numbers
-    pytest.param("北京有多少家上市的小巨人？", marks=pytest.mark.xfail(
-        strict=True, reason="known regression of the learned answerer (issue 9): the 109家 of 深圳 is bound to "
-                            "深圳, but the model weighs the value-binding evidence too little to refuse")),  # 北京 is named only as a ranking reference
+    "北京有多少家上市的小巨人？",  # 北京 is named only as a ranking reference; the 109家 is 深圳's
     "大疆是不是小巨人？",  # never mentioned
     "云从科技的董事长是谁？",  # the profile does not say
     "2025年广东新增了多少家小巨人？",  # a year it does not cover

@@ -1,9 +1,10 @@
-"""The confidence model's arithmetic and the threshold choice (no index, no model training)."""
+"""The confidence model's tree arithmetic and the threshold choice (no index, no model training)."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from assistant.answer.confidence import ModelError, from_json, load
@@ -11,32 +12,65 @@ from assistant.answer.evidence import FEATURES, Candidate
 from assistant.devtools.train import choose_threshold
 
 
-def _model(coef: dict[str, float], intercept: float = 0.0):
+def _model(trees: list, baseline: float = 0.0, threshold: float = 0.5):
     feats = list(FEATURES)
-    return from_json({"features": feats, "mean": [0.0] * len(feats), "scale": [1.0] * len(feats),
-                      "coef": [coef.get(f, 0.0) for f in feats], "intercept": intercept, "threshold": 0.5})
+    return from_json({"kind": "boosted_trees", "features": feats, "baseline": baseline, "reference": [0.0] * len(feats),
+                      "threshold": threshold, "trees": trees})
+
+
+def _stump(feature: str, threshold: float, left: float, right: float) -> list:
+    """One split: rows with feature <= threshold get `left`, the others `right` (children relative)."""
+    return [[FEATURES.index(feature), threshold, 1, 2, 0, 0.0], [0, 0.0, 0, 0, 1, left], [0, 0.0, 0, 0, 1, right]]
 
 
 def _cand(**values) -> Candidate:
     return Candidate(unit=None, features={f: values.get(f, 0.0) for f in FEATURES})
 
 
-def test_probability_is_the_logistic_of_the_weighted_features():
-    m = _model({"dense": 2.0, "lexical": -1.0}, intercept=0.5)
-    p = m.probabilities([_cand(dense=1.0, lexical=0.5)])[0]
-    assert p == pytest.approx(1 / (1 + math.exp(-(2.0 - 0.5 + 0.5))))
+def test_probability_is_the_logistic_of_the_summed_leaves():
+    m = _model([_stump("dense", 0.5, -1.0, 2.0), _stump("lexical", 0.3, 0.25, -0.5)], baseline=0.5)
+    p = m.probabilities([_cand(dense=0.9, lexical=0.1), _cand(dense=0.2, lexical=0.8)])
+    assert p[0] == pytest.approx(1 / (1 + math.exp(-(0.5 + 2.0 + 0.25))))
+    assert p[1] == pytest.approx(1 / (1 + math.exp(-(0.5 - 1.0 - 0.5))))
+
+
+def test_deeper_trees_walk_to_their_leaves():
+    # dense <= 0.5 ? (lexical <= 0.3 ? -2 : 1) : 3
+    tree = [[FEATURES.index("dense"), 0.5, 1, 4, 0, 0.0], [FEATURES.index("lexical"), 0.3, 2, 3, 0, 0.0],
+            [0, 0.0, 0, 0, 1, -2.0], [0, 0.0, 0, 0, 1, 1.0], [0, 0.0, 0, 0, 1, 3.0]]
+    m = _model([tree, _stump("dense", 10.0, 0.0, 0.0)])
+    raw = np.log(m.probabilities([_cand(dense=0.1, lexical=0.1), _cand(dense=0.1, lexical=0.9), _cand(dense=0.6)]))
+    raw -= np.log1p(-np.exp(raw))
+    np.testing.assert_allclose(raw, [-2.0, 1.0, 3.0], atol=1e-9)
 
 
 def test_score_orders_candidates_best_first():
-    m = _model({"dense": 1.0})
+    m = _model([_stump("dense", 0.3, -1.0, 0.0), _stump("dense", 0.7, 0.0, 1.0)])
     ranked = m.score([_cand(dense=0.1), _cand(dense=0.9), _cand(dense=0.5)])
     assert [round(c.features["dense"], 1) for c in ranked] == [0.9, 0.5, 0.1]
     assert ranked[0].p > ranked[1].p > ranked[2].p
 
 
+def test_contributions_name_the_feature_that_moved_the_score():
+    m = _model([_stump("dense", 0.5, -1.0, 2.0), _stump("lexical", 0.3, 0.0, 0.1)])
+    top = m.contributions(_cand(dense=0.9, lexical=0.9), top=2)
+    assert top[0] == ("dense", 3.0)  # back at its reference (0.0) the row would lose 2 and gain -1
+
+
 def test_model_with_unknown_features_is_refused():
     with pytest.raises(ModelError):
-        from_json({"features": ["no_such_feature"], "mean": [0], "scale": [1], "coef": [1], "intercept": 0, "threshold": 0.5})
+        from_json({"kind": "boosted_trees", "features": ["no_such_feature"], "baseline": 0, "reference": [0],
+                   "threshold": 0.5, "trees": []})
+
+
+def test_model_in_the_old_format_is_refused_with_a_hint():
+    with pytest.raises(ModelError, match="assistant train"):
+        from_json({"features": ["dense"], "mean": [0], "scale": [1], "coef": [1], "intercept": 0, "threshold": 0.5})
+
+
+def test_tree_pointing_at_a_missing_feature_is_refused():
+    with pytest.raises(ModelError):
+        _model([[[len(FEATURES), 0.5, 1, 2, 0, 0.0], [0, 0, 0, 0, 1, 1.0], [0, 0, 0, 0, 1, 0.0]]])
 
 
 def test_shipped_model_loads_with_provenance():

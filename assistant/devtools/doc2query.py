@@ -1,0 +1,50 @@
+"""`assistant doc2query`: store the train split's questions with their evidence (answer/doc2query.py).
+
+Only the bank's train-split writers, single-turn simplified-Chinese questions (the issue: doc2query
+written by train-split writers only). Each question is embedded with the index's embedder, as a query.
+Run it when the train split changes, then `assistant train` (the model's features depend on it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..answer.doc2query import AskedQuestions, writer_of
+from ..embedding import query_vector
+from .bank import files
+from .evalset import evidence_spans, load
+
+
+def build(index) -> AskedQuestions:
+    sources = index.sources()
+    paths = files("train")
+    items = [it for p in paths for it in load(p, sources)]
+    vecs = np.array([query_vector(index.embed, it.question) for it in items], dtype=np.float32)
+    evidence = tuple(tuple((s.doc, s.start, s.end) for s in evidence_spans(it, sources)) for it in items)
+    provenance = {"command": "assistant doc2query", "questions": len(items),
+                  "files": [{"file": f"{p.parent.name}/{p.name}", "sha256": hashlib.sha256(p.read_bytes()).hexdigest()[:16]}
+                            for p in paths], "date": time.strftime("%Y-%m-%d")}
+    return AskedQuestions(vecs, tuple(writer_of(it.id) for it in items), np.array([it.answerable for it in items]),
+                          evidence, tuple(tuple(it.must_contain) for it in items), tuple(it.question for it in items),
+                          index.manifest["fingerprint"]["embedder"], provenance)
+
+
+def main(args) -> int:
+    import assistant
+
+    from ..answer import doc2query
+
+    t0 = time.perf_counter()
+    index = assistant.get_index()
+    out = Path(args.out) if args.out else index.cfg.doc2query
+    store = build(index)
+    store.save(out)
+    doc2query.load.cache_clear()
+    print(f"已写入 {len(store)} 道 train 题（{len(set(store.writers))} 位编写者）到 {out}"
+          f"（{time.perf_counter() - t0:.1f} 秒）", file=sys.stderr)
+    return 0
