@@ -19,21 +19,29 @@ from ..config import REFUSAL
 from .language import english_follow_up, english_query, glossary, to_simplified
 
 RULES_PATH = Path(__file__).with_name("data") / "followups.toml"
-ENTITY_KINDS = ("place", "board", "industry", "tier", "company", "person")
+ENTITY_KINDS = ("place", "board", "industry", "tier", "company", "agency", "person")
 MARKER = re.compile(r"\[\d{1,3}\]")
 META_LINE = re.compile(r"^（(理解为|手册中没有找到)")
-ORG = re.compile(r"[\u4e00-\u9fff]{2,16}?(?:股份有限公司|有限公司|集团)")
+# the words before an organisation's name ("总部位于绍兴的…", "曾担任…")
+ORG_PREFIX = re.compile(r"^.*(?:[的了在是为于和与及如向对从把被由等、]|担任|加入|服务|包括|例如|比如|成立|投资|旗下)")
 DISTRICT = re.compile(r"[\u4e00-\u9fff]{2}(?:区|镇|县)(?!域)")
-ENUMERATED = re.compile(r"^\s*(?:（[一二三四五六七八九十]+）|[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，、,]|\d+[.、]|[一二三四五六七八九十]+、)")
+ENUMERATED = re.compile(r"^\s*(?:（[一二三四五六七八九十]+）|[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，、,]|\d+[.、]|[一二三四五六七八九十]+、"
+                        r"|(?:首先|其次|再次|再者|最后)[，,])")  # "首先，…其次，…": points in prose
 CN_ORDINALS = "一二三四五六七八九十"
 YEAR = re.compile(r"((?:19|20)\d{2})年")
 BATCH = re.compile(r"第([一二三四五六七八九十])批")
 MAX_INHERIT_CHARS = 20
+SWAP_CHECKED = ("place", "board", "company")  # what a swapped-in subject's answer must name
+MAX_ITEM_REFERENCE_CHARS = 24  # "第二条…" longer than this is a question of its own
+MIN_ITEM_ASK_CHARS = 2  # what a follow-up asks of an item beyond "具体说说" ("政府和国资该怎么做")
 ENGLISH_REFUSAL = "The handbook does not answer this question."
 DOCUMENT_WORDS = r"(计划|方案|办法|行动|细则|意见|通知|规划)$"
 DOCUMENT = re.compile(r"《[^《》]{2,40}》")
 HEADING_NUMBER = re.compile(r"^（([一二三四五六七八九十]+)）")
 SPEECH = r"(?:所说的|说的|提到的|认为的|讲的|指出的|强调的)"  # a longer question says what it asks about
+
+
+PATTERN_FIELDS = ("preamble", "item_keyword", "item_filler", "compute", "compared", "relative_past", "present_time")
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,14 @@ class Rules:
     continues: re.Pattern
     max_continuation_chars: int
     examples: list[dict]
+    preamble: re.Pattern  # "差距这么明显，那…"
+    item_keyword: re.Pattern  # "资本那一条…"
+    item_filler: re.Pattern  # "具体说说": asks an item's details, nothing more
+    ordinal_ask_words: re.Pattern  # the ordinal_ask patterns as one
+    compute: re.Pattern  # "差了多少", "几倍"
+    compared: re.Pattern  # a question that compares
+    relative_past: re.Pattern  # "五年前"
+    present_time: re.Pattern  # "现在": what a relative past replaces
 
 
 @lru_cache(maxsize=1)
@@ -61,22 +77,24 @@ def rules() -> Rules:
     data = tomllib.loads(RULES_PATH.read_text("utf-8"))
     lex, pat = data["lexicon"], data["patterns"]
     entries = glossary()[0]
-    lexicon = {k: list(lex.get(k, [])) for k in ("place", "board", "industry", "tier", "measure", "aspect", "district")}
+    lexicon = {k: list(lex.get(k, [])) for k in ("place", "board", "industry", "tier", "measure", "aspect", "district", "region")}
     lexicon["place"] += [d for d in lexicon["district"] if d not in lexicon["place"]]
     lexicon["relative_measure"] = list(lex.get("relative_measure", []))
     lexicon["document"] = [e.zh for e in entries if e.kind == "term" and re.search(DOCUMENT_WORDS, e.zh)]
     # the glossary's companies, agencies and people are entities a pronoun can mean
-    lexicon["company"] = [e.zh for e in entries if e.kind in ("company", "agency")]
+    lexicon["company"] = [e.zh for e in entries if e.kind == "company"]
+    lexicon["agency"] = [e.zh for e in entries if e.kind == "agency"]  # "这家公司" means a company first
     lexicon["person"] = [e.zh for e in entries if e.kind == "person"]
     lexicon["place"] += [e.zh for e in entries if e.kind == "place" and e.zh not in lexicon["place"]]
     return Rules(lexicon, dict(lex["relative_time"]),
-                 {"company": lex["pronoun_company"], "person": lex["pronoun_person"], "place": lex["pronoun_place"],
+                 {"company": lex["pronoun_company"], "agency": lex["pronoun_agency"], "person": lex["pronoun_person"], "place": lex["pronoun_place"],
                   "document": lex["pronoun_document"], "pair": lex["pronoun_pair"]},
                  re.compile(pat["elliptical"]), re.compile(pat["opening"]), re.compile(pat["ordinal"]),
                  [(re.compile(a), b) for a, b in pat["ordinal_ask"]], pat["ordinal_default"], pat["not_pronoun"],
                  re.compile(pat["asks_entity"]), re.compile(pat["comparison"]), re.compile(pat["question_word"]),
                  dict(lex["aspect"]), re.compile(pat["continues"]), int(pat["max_continuation_chars"]),
-                 data.get("example", []))
+                 data.get("example", []), **{k: re.compile(pat[k]) for k in PATTERN_FIELDS},
+                 ordinal_ask_words=re.compile("|".join(a for a, _ in pat["ordinal_ask"])))
 
 
 # ---------------------------------------------------------------- the state of a turn
@@ -94,7 +112,7 @@ class Turn:
     items: list[str] = field(default_factory=list)  # enumerated points of the answer
     time: list[str] = field(default_factory=list)
     asks_entity: bool = False
-    list_turn: int | None = None  # for an item reference: the turn whose items it used
+    source_turn: int | None = None  # the earlier turn it builds on: the list an item reference used, the question a computation asked of
     enumerated: bool = False  # the answer's items carry their own numbering ("一是…", "（二）…")
 
 
@@ -105,6 +123,12 @@ def mentions(text: str, kinds=ENTITY_KINDS + ("measure", "aspect", "document"), 
     names = [(n, k) for k in kinds for n in list(lex.get(k, [])) + (list(companies) if k == "company" else []) if n]
     found: list[tuple[int, str, str]] = []
     masked = text
+    if "company" in kinds:  # a registered name first: "芯联集成电路制造股份有限公司" is no 集成电路
+        known = [n for n, k in names if k in ("company", "agency")]
+        for start, org in organisations(text):
+            name = max((n for n in known if n in org), key=len, default=org)
+            found.append((start, "agency" if (name, "agency") in names and (name, "company") not in names else "company", name))
+            masked = masked[:start] + "\0" * len(org) + masked[start + len(org):]
     for n, k in sorted(set(names), key=lambda x: (-len(x[0]), kinds.index(x[1]))):
         i = masked.find(n)
         if i >= 0:
@@ -112,13 +136,23 @@ def mentions(text: str, kinds=ENTITY_KINDS + ("measure", "aspect", "document"), 
             masked = masked.replace(n, "\0" * len(n))
     if "place" in kinds:
         found += [(m.start(), "place", m.group()) for m in DISTRICT.finditer(masked) if not re.match(r"[哪什几两这那该各]", m.group())]
-    if "company" in kinds:
-        found += [(m.start(), "company", m.group()) for m in ORG.finditer(masked)]
     if "document" in kinds:
         found += [(m.start(), "document", m.group()) for m in DOCUMENT.finditer(text)]
     out: dict[str, list[str]] = {}
     for _, k, n in sorted(found):
         out.setdefault(k, []).append(n)
+    return out
+
+
+def organisations(text: str) -> list[tuple[int, str]]:
+    """(start, registered name) of each "…有限公司"/"…集团" in the text, without the words before the
+    name: "去年我加入总部位于绍兴的芯联集成电路制造股份有限公司" -> "芯联集成电路制造股份有限公司"."""
+    out = []
+    for m in re.finditer(r"(?:股份有限公司|有限公司|集团)", text):
+        head = re.search(r"[\u4e00-\u9fff]{0,20}$", text[:m.start()]).group()
+        head = ORG_PREFIX.sub("", head)
+        if len(head) >= 2 and not (out and out[-1][0] + len(out[-1][1]) > m.start() - len(head)):
+            out.append((m.start() - len(head), head + m.group()))
     return out
 
 
@@ -194,9 +228,9 @@ def build_state(history, companies: list[str], outline=None) -> list[Turn]:
     state: list[Turn] = []
     for q, a in history_pairs(history):
         zh, _, _ = standalone_chinese(q)
-        resolved, rule, list_turn = resolve(zh, state, companies, outline)
+        resolved, rule, source_turn = resolve(zh, state, companies, outline)
         turn = make_turn(q, resolved, rule, companies)
-        turn.list_turn = list_turn
+        turn.source_turn = source_turn
         state.append(with_answer(turn, a, companies))
     return state
 
@@ -204,41 +238,92 @@ def build_state(history, companies: list[str], outline=None) -> list[Turn]:
 # ---------------------------------------------------------------- resolution
 
 def resolve(question: str, state: list[Turn], companies: list[str] = (), outline=None) -> tuple[str, str, int | None]:
-    """(standalone question, the rule that made it, the turn whose items an item reference used).
+    """(standalone question, the rule that made it, the earlier turn it builds on).
 
     outline(question) -> the handbook's enumerated headings on that question's topic, used when the
     answer a "第二条" refers to was not itself enumerated."""
     if not state:
         return question, "first", None
     r = rules()
-    if r.ordinal.search(question) and len(question) <= 24:
-        out = resolve_ordinal(question, state, outline)
-        if out:
-            return out[0], "ordinal", out[1]
-    pronoun = find_pronoun(question)
-    if pronoun and pronoun[1] not in mentions(question, companies=companies):
-        # "佛山那边…" names its place: "那边" is no reference
-        referent = find_referent(pronoun[1], state)
-        if referent:
-            resolved = question.replace(pronoun[0], referent, 1)
-            if pronoun[1] == "pair":  # "两者相差多少？": the pair, compared on the previous measure
-                resolved = inherit_measure(resolved, state, companies, len(resolved)) or resolved
-            return resolved, "pronoun", None
-        said = re.search(re.escape(pronoun[0]) + SPEECH, question)
-        if said:  # "他说的“人和”指什么" with no name to give: what was said is in the handbook's text
-            return question[:said.start()] + question[said.end():], "pronoun", None
-    m = r.elliptical.match(question)
-    if m and (r.opening.match(question) or len(question) <= 18):
-        out = resolve_elliptical(m.group(1), state[-1], companies)
+    pre = r.preamble.match(question)
+    if pre and not r.question_word.search(pre.group("pre")):  # "差距这么明显，那…": the question is what follows
+        resolved, rule, source = resolve(pre.group("rest"), state, companies, outline)
+        return resolved, "preamble" if rule == "standalone" else rule, source
+    for step in (_by_item, _by_pronoun, _by_ellipsis, _by_computation, _by_inheritance):
+        out = step(question, state, companies, outline)
         if out:
             return out
+    return question, "standalone", None
+
+
+def _by_item(question: str, state: list[Turn], companies, outline) -> tuple[str, str, int] | None:
+    """"第二条具体说说", "资本那一条具体说说": an item of an earlier answer (or of the handbook's outline)."""
+    r = rules()
+    if len(question) > MAX_ITEM_REFERENCE_CHARS:
+        return None
+    if r.ordinal.search(question):
+        out = resolve_ordinal(question, state, outline)
+        return (out[0], "ordinal", out[1]) if out else None
+    key = r.item_keyword.match(question)
+    listed = key and item_list(state, outline)
+    if not listed:
+        return None
+    items, k = listed
+    item = next((it for it in items if key.group("key") in it), None)
+    return (item_question(item, question[key.end():]), "ordinal", k) if item else None
+
+
+def _by_pronoun(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
+    pronoun = find_pronoun(question)
+    if not pronoun or pronoun[1] in mentions(question, companies=companies):
+        return None  # "佛山那边…" names its place: "那边" is no reference
+    referent = find_referent(pronoun[1], state)
+    if referent:
+        resolved = question.replace(pronoun[0], referent, 1)
+        if pronoun[1] == "pair":  # "两者相差多少？": the pair, compared on the previous measure
+            resolved = inherit_measure(resolved, state, companies, len(resolved)) or resolved
+        return resolved, "pronoun", None
+    said = re.search(re.escape(pronoun[0]) + SPEECH, question)
+    if said:  # "他说的“人和”指什么" with no name to give: what was said is in the handbook's text
+        return question[:said.start()] + question[said.end():], "pronoun", None
+    return None
+
+
+def _by_ellipsis(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
+    r = rules()
+    m = r.elliptical.match(question)
+    if m and (r.opening.match(question) or len(question) <= 18):
+        return resolve_elliptical(m.group(1), frame_turn(state), companies)
+    return None
+
+
+def frame_turn(state: list[Turn]) -> Turn:
+    """The question a follow-up varies: the last one, or for a computation ("差了多少？") the question it
+    was asked of ("浙江呢？" after "江苏和广东各有多少？差了多少？" asks 浙江's figure, not a difference)."""
+    prev = state[-1]
+    return state[prev.source_turn] if prev.rule == "compute" and prev.source_turn is not None else prev
+
+
+def _by_computation(question: str, state: list[Turn], companies, outline) -> tuple[str, str, int] | None:
+    """"差了多少？", "差不多是几倍？" after a comparison: the compared figures, asked again with the computation."""
+    r = rules()
+    if (not r.compute.search(question) or len(question) > r.max_continuation_chars
+            or any(k in mentions(question, companies=companies) for k in ENTITY_KINDS)):
+        return None
+    prev = state[-1]
+    k = prev.source_turn if prev.rule == "compute" and prev.source_turn is not None else len(state) - 1
+    base = state[k]
+    if not (r.compared.search(base.resolved) or sum(len(base.about.get(x, [])) for x in ENTITY_KINDS) >= 2):
+        return None
+    return f"{base.resolved.rstrip('？?。！! ')}，{r.opening.sub('', question)}", "compute", k
+
+
+def _by_inheritance(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
     inherited = inherit_measure(question, state, companies)
     if inherited:
         return inherited, "inherit", None
     continued = inherit_subject(question, state[-1], companies)
-    if continued:
-        return continued, "subject", None
-    return question, "standalone", None
+    return (continued, "subject", None) if continued else None
 
 
 def find_pronoun(question: str) -> tuple[str, str] | None:
@@ -261,7 +346,8 @@ def find_referent(kind: str, state: list[Turn]) -> str | None:
     else the entity of that kind in the previous question, else in its answer; then further back."""
     if kind == "pair":
         return _last_pair(state)
-    kinds = {"company": ("company", "place"), "person": ("person", "company"), "place": ("place",),
+    kinds = {"company": ("company", "agency", "place"), "agency": ("agency", "company"),
+             "person": ("person", "company", "agency"), "place": ("place",),
              "document": ("document",)}[kind]
     for turn in reversed(state[-3:]):
         sources = ([turn.named, turn.about] if turn.asks_entity else [turn.about, turn.named])
@@ -277,7 +363,7 @@ def find_referent(kind: str, state: list[Turn]) -> str | None:
 
 def _last_pair(state: list[Turn]) -> str | None:
     """"两者"/"两地": the last two places (or companies) the conversation asked about."""
-    for kind in ("place", "company"):
+    for kind in ("place", "company", "agency"):
         names: list[str] = []
         for turn in reversed(state):
             for n in reversed(turn.about.get(kind, [])):
@@ -288,13 +374,13 @@ def _last_pair(state: list[Turn]) -> str | None:
     return None
 
 
-def resolve_ordinal(question: str, state: list[Turn], outline=None) -> tuple[str, int] | None:
-    r = rules()
-    m = r.ordinal.search(question)
+def item_list(state: list[Turn], outline=None) -> tuple[list[str], int] | None:
+    """(the items an item reference means, the turn they belong to): the last answer that listed
+    some, the same list as the last item reference, or the handbook's outline of that turn's topic."""
     k = next((i for i in range(len(state) - 1, -1, -1) if state[i].rule != "ordinal" and len(state[i].items) >= 2), None)
     prev = state[-1]
-    if prev.rule == "ordinal" and prev.list_turn is not None:
-        k = prev.list_turn  # "那第四条呢？" after "第二条具体说说": the same list
+    if prev.rule == "ordinal" and prev.source_turn is not None:
+        k = prev.source_turn  # "那第四条呢？" after "第二条具体说说": the same list
     if k is None and prev.rule != "ordinal":
         k = len(state) - 1  # the answer listed nothing (it was refused): the topic's own outline may
     if k is None:
@@ -302,6 +388,28 @@ def resolve_ordinal(question: str, state: list[Turn], outline=None) -> tuple[str
     items = state[k].items
     if not state[k].enumerated and outline is not None:
         items = outline(state[k].resolved) or items  # the handbook's points on that topic
+    return items, k
+
+
+def item_question(item: str, rest: str) -> str:
+    """The question about one item: what the follow-up asks of it when it says more than "具体说说"
+    ("…，政府和国资该怎么做？"), else its details ("具体怎么做？", "具体指什么？")."""
+    r = rules()
+    item = item[:40].strip("，,；; ")
+    said = r.item_filler.sub("", rest).strip("，,。？?！! ")
+    if len(r.ordinal_ask_words.sub("", said)) >= MIN_ITEM_ASK_CHARS and r.question_word.search(said):
+        return f"“{item}”，{said}？"
+    ask = next((tail for rx, tail in r.ordinal_ask if rx.search(rest)), r.ordinal_default)
+    return f"“{item}”{ask}"
+
+
+def resolve_ordinal(question: str, state: list[Turn], outline=None) -> tuple[str, int] | None:
+    r = rules()
+    m = r.ordinal.search(question)
+    listed = item_list(state, outline)
+    if listed is None:
+        return None
+    items, k = listed
     if len(items) < 2:
         topic = re.split(r"[？?]", state[k].resolved)[0]
         return f"{topic}，{m.group()}{r.ordinal_default}", k
@@ -313,9 +421,7 @@ def resolve_ordinal(question: str, state: list[Turn], outline=None) -> tuple[str
         pos = int(n) if n.isdigit() else _cn_number(n)
     if not 1 <= pos <= len(items):
         return None
-    ask = next((tail for rx, tail in r.ordinal_ask if rx.search(question)), r.ordinal_default)
-    item = items[pos - 1][:40].strip("，,；; ")
-    return f"“{item}”{ask}", k
+    return item_question(items[pos - 1], question[m.end():]), k
 
 
 def _cn_number(s: str) -> int:
@@ -336,6 +442,9 @@ def resolve_elliptical(new: str, prev: Turn, companies: list[str]) -> tuple[str,
         if word in new:
             shifted = shift_time(prev.resolved, shift)
             return (shifted, "time", None) if shifted else (f"{base}，{word}是多少？", "time", None)
+    if r.relative_past.match(new):  # "五年前呢？": the previous question, then
+        now = r.present_time.search(prev.resolved)
+        return (prev.resolved[:now.start()] + new + prev.resolved[now.end():] if now else new + prev.resolved), "time", None
     when = YEAR.search(new) or BATCH.search(new)
     if when and len(new) <= len(when.group()) + 1:  # "那2022年呢？", "第四批呢？": another time
         return swap_time(prev.resolved, when.group()), "time", None
@@ -373,22 +482,50 @@ def swap_entity(prev: Turn, kind: str, new: list[str], companies: list[str]) -> 
         return f"{q[:run.start()]}{joined}{rest}？"
     if run:
         return q[:run.start()] + joined + q[run.end():]
-    return q.replace(_same_level(old, new[0]), joined, 1)
+    return _swap_by_level(q, [o for o in old if o in q] or old, new)
 
 
 def _is_district(name: str) -> bool:
     return name in rules().lexicon["district"] or bool(DISTRICT.fullmatch(name))
 
 
-def _same_level(old: list[str], new: str) -> str:
-    """The earlier name a new one replaces: a district replaces a district ("佛山南海区…" + "三水呢？"
-    -> "佛山三水…"), a city a city; else the first."""
-    return next((o for o in old if _is_district(o) == _is_district(new)), old[0])
+def place_level(name: str) -> int:
+    """0 a province or region, 1 a city (or a company, a board: anything else), 2 a district or town."""
+    if _is_district(name):
+        return 2
+    return 0 if name in rules().lexicon["region"] else 1
+
+
+def _swap_by_level(q: str, old: list[str], new: list[str]) -> str:
+    """Each new name replaces the earlier name of its level: a city a city ("广东上市的小巨人里，深圳
+    有多少家？" + "那广州呢？" -> "…广州有多少家？"), a district a district ("佛山南海区…" + "三水呢？" ->
+    "佛山三水…"); a name of a level the question lacks goes after the name before it."""
+    by_level: dict[int, list[str]] = {}
+    for n in new:
+        by_level.setdefault(place_level(n), []).append(n)
+    anchor = None  # the end of the last name put in
+    for level in sorted(by_level):
+        joined = "和".join(by_level[level])
+        target = next((o for o in old if place_level(o) == level and o in q), None)
+        if target is None and anchor is None:
+            target = old[0] if old[0] in q else None
+        if target is not None:
+            i = q.find(target)
+            q, anchor = q[:i] + joined + q[i + len(target):], i + len(joined)
+            districts = [o for o in old if place_level(o) == 2 and o != target]
+            if level < 2 and 2 not in by_level and districts:
+                # another city: the old city's district goes too ("广州黄埔区…" + "东莞呢？" -> "东莞…")
+                tail = re.match(r"的?(?:%s)" % "|".join(map(re.escape, districts)), q[anchor:])
+                q = q[:anchor] + q[anchor + tail.end():] if tail else q
+        else:
+            anchor = anchor or 0
+            q, anchor = q[:anchor] + joined + q[anchor:], anchor + len(joined)
+    return q
 
 
 def swap_measure(prev: Turn, new: str) -> str:
     """The same subjects, another measure: "珠三角和长三角的培育比各是多少？"."""
-    subjects = ([n for k in ("place", "company", "person", "board") for n in prev.about.get(k, [])]
+    subjects = ([n for k in ("place", "company", "agency", "person", "board") for n in prev.about.get(k, [])]
                 or prev.about.get("industry", []))
     if not subjects:
         old = prev.about.get("measure", [])
@@ -429,7 +566,7 @@ def inherit_measure(question: str, state: list[Turn], companies: list[str], max_
     got = mentions(question, companies=companies)
     if "measure" in got or "tier" in got or len(question) > max_chars:
         return None
-    subjects = [n for k in ("place", "company", "board") for n in got.get(k, [])]
+    subjects = [n for k in ("place", "company", "agency", "board") for n in got.get(k, [])]
     if not subjects:
         return None
     # the previous question's measure; "小巨人" when the conversation is about them
@@ -450,7 +587,7 @@ def inherit_subject(question: str, prev: Turn, companies: list[str]) -> str | No
     got = mentions(question, companies=companies)
     if any(k in got for k in ENTITY_KINDS) or not (r.continues.match(question) or len(question) <= r.max_continuation_chars):
         return None
-    subjects = [n for k in ("place", "company", "person", "board", "industry") for n in prev.about.get(k, [])]
+    subjects = [n for k in ("place", "company", "agency", "person", "board", "industry") for n in prev.about.get(k, [])]
     if not subjects or not r.question_word.search(question):
         return None
     population = "小巨人" if "小巨人" in prev.resolved and "小巨人" not in question else ""
@@ -467,6 +604,7 @@ class Understood:
     standalone: str
     rule: str
     entries: list = field(default_factory=list)  # glossary entries of an English question
+    swapped_in: list[str] = field(default_factory=list)  # the places, boards, companies a "那X呢？" asks about
 
     @property
     def rewritten(self) -> bool:
@@ -477,7 +615,8 @@ def understand(question: str, history, companies: list[str], outline=None) -> Un
     state = build_state(history, companies, outline)
     zh, lang, entries = standalone_chinese(question)
     resolved, rule, _ = resolve(zh, state, companies, outline)
-    return Understood(question, lang, resolved, rule, entries)
+    got = mentions(zh, SWAP_CHECKED, companies) if rule == "swap" else {}
+    return Understood(question, lang, resolved, rule, entries, [n for k in SWAP_CHECKED for n in got.get(k, [])])
 
 
 def handbook_outline(index, question: str) -> list[str]:
@@ -541,6 +680,10 @@ def present(answer, understood: Understood, sources: dict[str, str]):
     answer.question = understood.asked
     if understood.rewritten:
         answer.answered_question = understood.standalone
+    if not answer.refused and understood.swapped_in and not any(n in answer.answer for n in understood.swapped_in):
+        # the answer is about the earlier subject, not the one the follow-up swapped in
+        answer.answer, answer.citations, answer.refused = REFUSAL, [], True
+        answer.notice = f"手册中找到的内容没有提到{'、'.join(understood.swapped_in)}"
     if answer.refused:
         if understood.language == "en":
             answer.notice = answer.notice or ENGLISH_REFUSAL

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.dialogue import (answer_items, build_state, find_pronoun, history_pairs, note_line, resolve,
-                                       rules, understand)
+from assistant.answer import Answer
+from assistant.citations import Citation
+from assistant.answer.dialogue import (answer_items, build_state, find_pronoun, history_pairs, note_line, organisations,
+                                       place_level, present, resolve, rules, understand)
 from assistant.config import Config
 from assistant.ingest.corpus import load_corpus
 
@@ -32,7 +34,8 @@ def test_rule_examples(example, companies):
 
 
 def test_every_rule_has_an_example():
-    assert {"swap", "measure", "aspect", "time", "pronoun", "inherit", "subject", "ordinal", "standalone"} <= {e["rule"] for e in rules().examples}
+    assert {"swap", "measure", "aspect", "time", "pronoun", "inherit", "subject", "ordinal", "standalone", "compute",
+            "preamble"} <= {e["rule"] for e in rules().examples}
 
 
 def test_second_follow_up_resolves_from_the_resolved_question(companies):
@@ -80,3 +83,26 @@ def test_pronoun_words_that_are_not_pronouns():
 def test_note_line_cannot_forge_a_citation():
     line = note_line("深圳[1]有多少家？真的吗！")
     assert line.startswith("（理解为：") and "[1]" not in line and "？" not in line and "！" not in line
+
+
+def test_organisation_names_lose_the_words_before_them():
+    text = "去年我加入总部位于绍兴的芯联集成电路制造股份有限公司，此前我曾服务广汽集团16年"
+    assert [name for _, name in organisations(text)] == ["芯联集成电路制造股份有限公司", "广汽集团"]
+    assert organisations("有限公司") == []
+
+
+def test_place_levels():
+    assert [place_level(n) for n in ("广东", "长三角", "深圳", "苏州", "南山区", "松山湖", "三水")] == [0, 0, 1, 1, 2, 2, 2]
+
+
+def test_a_swapped_in_place_the_answer_never_names_is_refused(companies):
+    history = conversation(["佛山小巨人平均专利拥有量是多少？"], [])
+    source = "东莞专精特新“小巨人”平均专利拥有量为136项。"
+    cited = [Citation(1, "handbook", 0, len(source), "x", source)]
+    u = understand("那惠州呢？", history, companies)
+    assert (u.rule, u.swapped_in) == ("swap", ["惠州"])
+    a = present(Answer("那惠州呢？", source + "[1]", False, list(cited)), u, {"handbook": source})
+    assert a.refused and not a.citations and "惠州" in a.notice
+    kept = present(Answer("那东莞呢？", source + "[1]", False, list(cited)), understand("那东莞呢？", history, companies),
+                   {"handbook": source})
+    assert not kept.refused and "136项" in kept.answer and kept.citations
