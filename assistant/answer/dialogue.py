@@ -31,7 +31,8 @@ CN_ORDINALS = "一二三四五六七八九十"
 YEAR = re.compile(r"((?:19|20)\d{2})年")
 BATCH = re.compile(r"第([一二三四五六七八九十])批")
 MAX_INHERIT_CHARS = 20
-SWAP_CHECKED = ("place", "board", "company")  # what a swapped-in subject's answer must name
+SWAP_CHECKED = ("place", "board", "company")
+SUBJECT_KINDS = ("place", "company", "agency", "board")  # what a figure is of  # what a swapped-in subject's answer must name
 MAX_ITEM_REFERENCE_CHARS = 24  # "第二条…" longer than this is a question of its own
 MIN_ITEM_ASK_CHARS = 2  # what a follow-up asks of an item beyond "具体说说" ("政府和国资该怎么做")
 ENGLISH_REFUSAL = "The handbook does not answer this question."
@@ -41,7 +42,8 @@ HEADING_NUMBER = re.compile(r"^（([一二三四五六七八九十]+)）")
 SPEECH = r"(?:所说的|说的|提到的|认为的|讲的|指出的|强调的)"  # a longer question says what it asks about
 
 
-PATTERN_FIELDS = ("preamble", "item_keyword", "item_filler", "compute", "compared", "relative_past", "present_time")
+PATTERN_FIELDS = ("preamble", "item_keyword", "item_filler", "compute", "compared", "relative_past", "present_time", "scope",
+                  "comparative")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class Rules:
     compared: re.Pattern  # a question that compares
     relative_past: re.Pattern  # "五年前"
     present_time: re.Pattern  # "现在": what a relative past replaces
+    scope: re.Pattern  # "在全国": where a figure ranks, not what it is of
+    comparative: re.Pattern  # "比广州多多少？"
 
 
 @lru_cache(maxsize=1)
@@ -78,8 +82,9 @@ def rules() -> Rules:
     lex, pat = data["lexicon"], data["patterns"]
     entries = glossary()[0]
     lexicon = {k: list(lex.get(k, [])) for k in ("place", "board", "industry", "tier", "measure", "aspect", "district", "region")}
-    lexicon["place"] += [d for d in lexicon["district"] if d not in lexicon["place"]]
+    lexicon["place"] += [d for k in ("district", "other_place", "region") for d in lex.get(k, []) if d not in lexicon["place"]]
     lexicon["relative_measure"] = list(lex.get("relative_measure", []))
+    lexicon["pronoun_any"] = list(lex.get("pronoun_any", []))
     lexicon["document"] = [e.zh for e in entries if e.kind == "term" and re.search(DOCUMENT_WORDS, e.zh)]
     # the glossary's companies, agencies and people are entities a pronoun can mean
     lexicon["company"] = [e.zh for e in entries if e.kind == "company"]
@@ -249,7 +254,7 @@ def resolve(question: str, state: list[Turn], companies: list[str] = (), outline
     if pre and not r.question_word.search(pre.group("pre")):  # "差距这么明显，那…": the question is what follows
         resolved, rule, source = resolve(pre.group("rest"), state, companies, outline)
         return resolved, "preamble" if rule == "standalone" else rule, source
-    for step in (_by_item, _by_pronoun, _by_ellipsis, _by_computation, _by_inheritance):
+    for step in (_by_item, _by_pronoun, _by_ellipsis, _by_computation, _by_comparison, _by_aspect, _by_inheritance):
         out = step(question, state, companies, outline)
         if out:
             return out
@@ -273,11 +278,16 @@ def _by_item(question: str, state: list[Turn], companies, outline) -> tuple[str,
     return (item_question(item, question[key.end():]), "ordinal", k) if item else None
 
 
+def subjects_named(question: str, companies) -> dict[str, list[str]]:
+    """mentions() of what a question is about: "在全国排第几" ranks in 全国, it does not ask about it."""
+    return mentions(rules().scope.sub(lambda m: "\0" * len(m.group()), question), companies=companies)
+
+
 def _by_pronoun(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
     pronoun = find_pronoun(question)
-    if not pronoun or pronoun[1] in mentions(question, companies=companies):
+    if not pronoun or pronoun[1] in subjects_named(question, companies):
         return None  # "佛山那边…" names its place: "那边" is no reference
-    referent = find_referent(pronoun[1], state)
+    referent = find_referent(pronoun[1], state, pronoun[0])
     if referent:
         resolved = question.replace(pronoun[0], referent, 1)
         if pronoun[1] == "pair":  # "两者相差多少？": the pair, compared on the previous measure
@@ -308,7 +318,7 @@ def _by_computation(question: str, state: list[Turn], companies, outline) -> tup
     """"差了多少？", "差不多是几倍？" after a comparison: the compared figures, asked again with the computation."""
     r = rules()
     if (not r.compute.search(question) or len(question) > r.max_continuation_chars
-            or any(k in mentions(question, companies=companies) for k in ENTITY_KINDS)):
+            or any(k in subjects_named(question, companies) for k in ENTITY_KINDS)):
         return None
     prev = state[-1]
     k = prev.source_turn if prev.rule == "compute" and prev.source_turn is not None else len(state) - 1
@@ -316,6 +326,29 @@ def _by_computation(question: str, state: list[Turn], companies, outline) -> tup
     if not (r.compared.search(base.resolved) or sum(len(base.about.get(x, [])) for x in ENTITY_KINDS) >= 2):
         return None
     return f"{base.resolved.rstrip('？?。！! ')}，{r.opening.sub('', question)}", "compute", k
+
+
+def _by_comparison(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
+    """"比广州多多少？" after "深圳有多少家小巨人？": the previous subject compared with the one named."""
+    m = rules().comparative.match(question)
+    if not m or len(question) > MAX_INHERIT_CHARS:
+        return None
+    other = [n for k in SUBJECT_KINDS for n in mentions(m.group("other"), companies=companies).get(k, [])]
+    prev = state[-1]
+    subject = next((n for k in SUBJECT_KINDS for n in prev.about.get(k, []) if n not in other), None)
+    if not other or subject is None:
+        return None
+    return f"{subject}{_measure_words(question, state)}比{m.group('other')}{m.group('rest')}", "inherit", None
+
+
+def _by_aspect(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
+    """"原因是什么？" after "东莞有几家单项冠军？": that question, and its cause."""
+    r = rules()
+    asked = r.opening.sub("", question)
+    if (len(asked) > r.max_continuation_chars or not any(asked.startswith(a) for a in r.aspect_tails)
+            or any(k in subjects_named(asked, companies) for k in ENTITY_KINDS)):
+        return None
+    return f"{frame_turn(state).resolved.rstrip('？?。！! ')}，{asked}", "aspect", None
 
 
 def _by_inheritance(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
@@ -341,11 +374,13 @@ def find_pronoun(question: str) -> tuple[str, str] | None:
     return (best[1], best[2]) if best else None
 
 
-def find_referent(kind: str, state: list[Turn]) -> str | None:
+def find_referent(kind: str, state: list[Turn], word: str = "") -> str | None:
     """What a pronoun means: the entity the previous answer gave when the question asked for one,
-    else the entity of that kind in the previous question, else in its answer; then further back."""
+    else the entity of that kind in the previous question, else in its answer; then further back.
+    "它" may also mean a place a question was about ("东莞有多少家？" + "它在全省排第几？")."""
     if kind == "pair":
         return _last_pair(state)
+    any_place = word in rules().lexicon["pronoun_any"]
     kinds = {"company": ("company", "agency", "place"), "agency": ("agency", "company"),
              "person": ("person", "company", "agency"), "place": ("place",),
              "document": ("document",)}[kind]
@@ -358,7 +393,8 @@ def find_referent(kind: str, state: list[Turn]) -> str | None:
                          and not (src is turn.named and turn.asks_entity and n in turn.resolved)]
                 if names:
                     return names[0]
-    return None
+    places = state[-1].about.get("place", [])
+    return places[0] if any_place and places else None
 
 
 def _last_pair(state: list[Turn]) -> str | None:
@@ -563,28 +599,35 @@ def shift_time(q: str, shift: int) -> str | None:
 def inherit_measure(question: str, state: list[Turn], companies: list[str], max_chars: int = MAX_INHERIT_CHARS) -> str | None:
     """A short question naming a subject but no measure takes the previous question's measure:
     "深圳占了多少？" after "广东现在上市的小巨人累计有多少家？" -> "深圳上市小巨人占了多少？"."""
-    got = mentions(question, companies=companies)
+    got = subjects_named(question, companies)
     if "measure" in got or "tier" in got or len(question) > max_chars:
         return None
+    question = rules().opening.sub("", question)  # "那深圳是多少？" -> "深圳上市小巨人是多少？"
     subjects = [n for k in ("place", "company", "agency", "board") for n in got.get(k, [])]
     if not subjects:
         return None
-    # the previous question's measure; "小巨人" when the conversation is about them
-    insert = "".join(m for m in state[-1].about.get("measure", []) if m not in question)
-    insert += "小巨人" if any("小巨人" in t.resolved for t in state) and "小巨人" not in question else ""
+    insert = _measure_words(question, state)
     if not insert:
         return None
     last = subjects[-1] if question.find(subjects[-1]) > question.find(subjects[0]) else subjects[0]
     i = question.find(last) + len(last)
     i += bool(re.match(r"[市区省县镇]", question[i:]))  # after "东莞市", not inside it
-    return question[:i] + insert + question[i:]
+    rest = re.sub(r"^(?:那边|这边|那里|这里)", "", question[i:])  # "佛山那边哪个区最多"
+    return question[:i] + insert + rest
+
+
+def _measure_words(question: str, state: list[Turn]) -> str:
+    """The previous question's measure, and "小巨人" when the conversation is about them, as far as
+    the question does not say them itself."""
+    insert = "".join(m for m in state[-1].about.get("measure", []) if m not in question)
+    return insert + ("小巨人" if any("小巨人" in t.resolved for t in state) and "小巨人" not in question else "")
 
 
 def inherit_subject(question: str, prev: Turn, companies: list[str]) -> str | None:
     """A short question that goes on about the previous subjects without naming any ("其中上市的有几家？"
     after "广州有多少家小巨人？") is asked about them: "广州小巨人其中上市的有几家？"."""
     r = rules()
-    got = mentions(question, companies=companies)
+    got = subjects_named(question, companies)
     if any(k in got for k in ENTITY_KINDS) or not (r.continues.match(question) or len(question) <= r.max_continuation_chars):
         return None
     subjects = [n for k in ("place", "company", "agency", "person", "board", "industry") for n in prev.about.get(k, [])]
