@@ -42,7 +42,7 @@ HEADING_NUMBER = re.compile(r"^（([一二三四五六七八九十]+)）")
 SPEECH = r"(?:所说的|说的|提到的|认为的|讲的|指出的|强调的)"  # a longer question says what it asks about
 
 
-PATTERN_FIELDS = ("preamble", "item_keyword", "item_filler", "compute", "compared", "relative_past", "present_time", "scope",
+PATTERN_FIELDS = ("preamble", "interjection", "item_keyword", "item_filler", "compute", "compared", "relative_past", "present_time", "time_only", "scope",
                   "comparative")
 
 
@@ -65,6 +65,7 @@ class Rules:
     max_continuation_chars: int
     examples: list[dict]
     preamble: re.Pattern  # "差距这么明显，那…"
+    interjection: re.Pattern  # "嗯，…", "好的。…"
     item_keyword: re.Pattern  # "资本那一条…"
     item_filler: re.Pattern  # "具体说说": asks an item's details, nothing more
     ordinal_ask_words: re.Pattern  # the ordinal_ask patterns as one
@@ -72,6 +73,7 @@ class Rules:
     compared: re.Pattern  # a question that compares
     relative_past: re.Pattern  # "五年前"
     present_time: re.Pattern  # "现在": what a relative past replaces
+    time_only: re.Pattern  # a follow-up that names only a time ("那五年前是多少？")
     scope: re.Pattern  # "在全国": where a figure ranks, not what it is of
     comparative: re.Pattern  # "比广州多多少？"
 
@@ -85,6 +87,7 @@ def rules() -> Rules:
     lexicon["place"] += [d for k in ("district", "other_place", "region") for d in lex.get(k, []) if d not in lexicon["place"]]
     lexicon["relative_measure"] = list(lex.get("relative_measure", []))
     lexicon["pronoun_any"] = list(lex.get("pronoun_any", []))
+    lexicon["pronoun_population"] = sorted(lex.get("pronoun_population", []), key=len, reverse=True)
     lexicon["document"] = [e.zh for e in entries if e.kind == "term" and re.search(DOCUMENT_WORDS, e.zh)]
     # the glossary's companies, agencies and people are entities a pronoun can mean
     lexicon["company"] = [e.zh for e in entries if e.kind == "company"]
@@ -250,7 +253,7 @@ def resolve(question: str, state: list[Turn], companies: list[str] = (), outline
     if not state:
         return question, "first", None
     r = rules()
-    pre = r.preamble.match(question)
+    pre = r.preamble.match(question) or r.interjection.match(question)
     if pre and not r.question_word.search(pre.group("pre")):  # "差距这么明显，那…": the question is what follows
         resolved, rule, source = resolve(pre.group("rest"), state, companies, outline)
         return resolved, "preamble" if rule == "standalone" else rule, source
@@ -301,6 +304,9 @@ def _by_pronoun(question: str, state: list[Turn], companies, outline) -> tuple[s
 
 def _by_ellipsis(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
     r = rules()
+    when = r.time_only.match(question)
+    if when and r.relative_past.match(when.group("when")):  # "那五年前是多少？"
+        return resolve_elliptical(when.group("when"), frame_turn(state), companies)
     m = r.elliptical.match(question)
     if m and (r.opening.match(question) or len(question) <= 18):
         return resolve_elliptical(m.group(1), frame_turn(state), companies)
@@ -448,7 +454,8 @@ def resolve_ordinal(question: str, state: list[Turn], outline=None) -> tuple[str
     items, k = listed
     if len(items) < 2:
         topic = re.split(r"[？?]", state[k].resolved)[0]
-        return f"{topic}，{m.group()}{r.ordinal_default}", k
+        ask = next((tail for rx, tail in r.ordinal_ask if rx.search(question)), r.ordinal_default)
+        return f"{topic}，{m.group()}{ask}", k
     word = m.group(1)
     if word.startswith(("最后", "倒数")):
         pos = len(items)
@@ -633,8 +640,10 @@ def inherit_subject(question: str, prev: Turn, companies: list[str]) -> str | No
     subjects = [n for k in ("place", "company", "agency", "person", "board", "industry") for n in prev.about.get(k, [])]
     if not subjects or not r.question_word.search(question):
         return None
+    question = r.opening.sub("", question)
+    question = next((question[len(w):] for w in r.lexicon["pronoun_population"] if question.startswith(w)), question)
     population = "小巨人" if "小巨人" in prev.resolved and "小巨人" not in question else ""
-    return "和".join(subjects) + population + re.sub(r"^(那么|那)", "", question)
+    return "和".join(subjects) + population + question
 
 
 # ---------------------------------------------------------------- one question in a conversation
