@@ -96,7 +96,7 @@ def rules() -> Rules:
     lexicon["place"] += [e.zh for e in entries if e.kind == "place" and e.zh not in lexicon["place"]]
     return Rules(lexicon, dict(lex["relative_time"]),
                  {"company": lex["pronoun_company"], "agency": lex["pronoun_agency"], "person": lex["pronoun_person"], "place": lex["pronoun_place"],
-                  "document": lex["pronoun_document"], "pair": lex["pronoun_pair"]},
+                  "document": lex["pronoun_document"], "pair": lex["pronoun_pair"], "figure": lex["pronoun_figure"]},
                  re.compile(pat["elliptical"]), re.compile(pat["opening"]), re.compile(pat["ordinal"]),
                  [(re.compile(a), b) for a, b in pat["ordinal_ask"]], pat["ordinal_default"], pat["not_pronoun"],
                  re.compile(pat["asks_entity"]), re.compile(pat["comparison"]), re.compile(pat["question_word"]),
@@ -290,6 +290,9 @@ def _by_pronoun(question: str, state: list[Turn], companies, outline) -> tuple[s
     pronoun = find_pronoun(question)
     if not pronoun or pronoun[1] in subjects_named(question, companies):
         return None  # "佛山那边…" names its place: "那边" is no reference
+    if pronoun[1] == "figure":  # "这个数据是哪年的？": the previous question, and this of its figure
+        rest = question.replace(pronoun[0], "", 1).lstrip("的，, ")
+        return f"{frame_turn(state).resolved.rstrip('？?。！! ')}，{rest}", "pronoun", None
     referent = find_referent(pronoun[1], state, pronoun[0])
     if referent:
         resolved = question.replace(pronoun[0], referent, 1)
