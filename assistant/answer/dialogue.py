@@ -23,7 +23,7 @@ ENTITY_KINDS = ("place", "board", "industry", "tier", "company", "agency", "pers
 MARKER = re.compile(r"\[\d{1,3}\]")
 META_LINE = re.compile(r"^（(理解为|手册中没有找到)")
 # the words before an organisation's name ("总部位于绍兴的…", "曾担任…")
-ORG_PREFIX = re.compile(r"^.*(?:[的了在是为于和与及如向对从把被由等、]|担任|加入|服务|包括|例如|比如|成立|投资|旗下)")
+ORG_PREFIX = re.compile(r"^.*(?:[的了在是于和与及、]|担任|加入|服务|包括|例如|比如|成立|投资|旗下|作为|以及)")
 DISTRICT = re.compile(r"[\u4e00-\u9fff]{2}(?:区|镇|县)(?!域)")
 ENUMERATED = re.compile(r"^\s*(?:（[一二三四五六七八九十]+）|[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，、,]|\d+[.、]|[一二三四五六七八九十]+、"
                         r"|(?:首先|其次|再次|再者|最后)[，,])")  # "首先，…其次，…": points in prose
@@ -133,7 +133,7 @@ def mentions(text: str, kinds=ENTITY_KINDS + ("measure", "aspect", "document"), 
     masked = text
     if "company" in kinds:  # a registered name first: "芯联集成电路制造股份有限公司" is no 集成电路
         known = [n for n, k in names if k in ("company", "agency")]
-        for start, org in organisations(text):
+        for start, org in organisations(text, known):
             name = max((n for n in known if n in org), key=len, default=org)
             found.append((start, "agency" if (name, "agency") in names and (name, "company") not in names else "company", name))
             masked = masked[:start] + "\0" * len(org) + masked[start + len(org):]
@@ -152,15 +152,18 @@ def mentions(text: str, kinds=ENTITY_KINDS + ("measure", "aspect", "document"), 
     return out
 
 
-def organisations(text: str) -> list[tuple[int, str]]:
-    """(start, registered name) of each "…有限公司"/"…集团" in the text, without the words before the
-    name: "去年我加入总部位于绍兴的芯联集成电路制造股份有限公司" -> "芯联集成电路制造股份有限公司"."""
-    out = []
+def organisations(text: str, known: list[str] = ()) -> list[tuple[int, str]]:
+    """(start, registered name) of each "…有限公司"/"…集团" in the text, from a known company's name
+    in it or else without the words before the name: "去年我加入总部位于绍兴的芯联集成电路制造股份有限公司"
+    -> "芯联集成电路制造股份有限公司"."""
+    out: list[tuple[int, str]] = []
     for m in re.finditer(r"(?:股份有限公司|有限公司|集团)", text):
-        head = re.search(r"[\u4e00-\u9fff]{0,20}$", text[:m.start()]).group()
-        head = ORG_PREFIX.sub("", head)
-        if len(head) >= 2 and not (out and out[-1][0] + len(out[-1][1]) > m.start() - len(head)):
-            out.append((m.start() - len(head), head + m.group()))
+        raw = re.search(r"[\u4e00-\u9fff]{0,20}$", text[:m.start()]).group()
+        inside = [(raw.find(n), n) for n in known if n in raw + m.group()]
+        head = raw[min(inside)[0]:] if inside and min(inside)[0] >= 0 else ORG_PREFIX.sub("", raw)
+        start = m.start() - len(head)
+        if len(head) >= 2 and not (out and out[-1][0] + len(out[-1][1]) > start):
+            out.append((start, head + m.group()))
     return out
 
 

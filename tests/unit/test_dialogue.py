@@ -89,6 +89,15 @@ def test_organisation_names_lose_the_words_before_them():
     text = "去年我加入总部位于绍兴的芯联集成电路制造股份有限公司，此前我曾服务广汽集团16年"
     assert [name for _, name in organisations(text)] == ["芯联集成电路制造股份有限公司", "广汽集团"]
     assert organisations("有限公司") == []
+    # a known company's name inside it is kept whole ("云从" is no word before the name)
+    assert organisations("云从科技集团股份有限公司：科创板上市", ["云从", "云从科技"]) == [(0, "云从科技集团")]
+
+
+def test_no_place_inside_another_word():
+    from assistant.answer.dialogue import mentions
+
+    assert "place" not in mentions("以产业集群和都市圈的建设，辐射带动珠江西岸发现“小巨人”")
+    assert mentions("佛山西部的小巨人")["place"] == ["佛山"]
 
 
 def test_place_levels():
