@@ -137,7 +137,8 @@ def mentions(text: str, kinds=ENTITY_KINDS + ("measure", "aspect", "document"), 
             name = max((n for n in known if n in org), key=len, default=org)
             found.append((start, "agency" if (name, "agency") in names and (name, "company") not in names else "company", name))
             masked = masked[:start] + "\0" * len(org) + masked[start + len(org):]
-    for n, k in sorted(set(names), key=lambda x: (-len(x[0]), kinds.index(x[1]))):
+    # equal lengths: the earlier in the text first (and a fixed order, whatever the hash seed)
+    for n, k in sorted(set(names), key=lambda x: (-len(x[0]), kinds.index(x[1]), text.find(x[0]) % (len(text) + 1), x[0])):
         i = masked.find(n)
         if i >= 0:
             found.append((i, k, n))
