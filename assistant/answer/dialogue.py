@@ -180,7 +180,7 @@ def answer_items(answer: str) -> list[str]:
 
 
 def make_turn(asked: str, resolved: str, rule: str, companies: list[str]) -> Turn:
-    return Turn(asked, resolved, rule, about=mentions(resolved, companies=companies),
+    return Turn(asked, resolved, rule, about=subjects_named(resolved, companies),
                 time=YEAR.findall(resolved) + BATCH.findall(resolved), asks_entity=bool(rules().asks_entity.search(resolved)))
 
 
@@ -498,7 +498,7 @@ def resolve_elliptical(new: str, prev: Turn, companies: list[str]) -> tuple[str,
     when = YEAR.search(new) or BATCH.search(new)
     if when and len(new) <= len(when.group()) + 1:  # "那2022年呢？", "第四批呢？": another time
         return swap_time(prev.resolved, when.group()), "time", None
-    got = mentions(new, companies=companies)
+    got = subjects_named(new, companies)
     entity = next((k for k in ENTITY_KINDS if k in got), None)
     if entity and "measure" in got and got[entity] != prev.about.get(entity):
         return f"{new}是多少？", "swap", None  # "那东莞的融资呢？": a new subject and a new measure
