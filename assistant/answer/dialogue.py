@@ -24,7 +24,8 @@ MARKER = re.compile(r"\[\d{1,3}\]")
 META_LINE = re.compile(r"^（(理解为|手册中没有找到)")
 # the words before an organisation's name ("总部位于绍兴的…", "曾担任…")
 ORG_PREFIX = re.compile(r"^.*(?:[的了在是于和与及、]|担任|加入|服务|包括|例如|比如|成立|投资|旗下|作为|以及)")
-DISTRICT = re.compile(r"[\u4e00-\u9fff]{2}(?:区|镇|县)(?!域)")
+# a district's name: two characters before 区/镇/县, neither a function word ("集中的区", "这个区" are none)
+DISTRICT = re.compile(r"(?<![的个些])[^\W\d_的个些各每全该本哪什几两这那][^\W\d_的个些各每全该本市城地园片辖社](?:区|镇|县)(?!域)")
 ENUMERATED = re.compile(r"^\s*(?:（[一二三四五六七八九十]+）|[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，、,]|\d+[.、]|[一二三四五六七八九十]+、"
                         r"|(?:首先|其次|再次|再者|最后)[，,])")  # "首先，…其次，…": points in prose
 CN_ORDINALS = "一二三四五六七八九十"
@@ -144,7 +145,7 @@ def mentions(text: str, kinds=ENTITY_KINDS + ("measure", "aspect", "document"), 
             found.append((i, k, n))
             masked = masked.replace(n, "\0" * len(n))
     if "place" in kinds:
-        found += [(m.start(), "place", m.group()) for m in DISTRICT.finditer(masked) if not re.match(r"[哪什几两这那该各]", m.group())]
+        found += [(m.start(), "place", m.group()) for m in DISTRICT.finditer(masked) if re.fullmatch(r"[\u4e00-\u9fff]+", m.group())]
     if "document" in kinds:
         found += [(m.start(), "document", m.group()) for m in DOCUMENT.finditer(text)]
     out: dict[str, list[str]] = {}
@@ -397,6 +398,10 @@ def find_referent(kind: str, state: list[Turn], word: str = "") -> str | None:
     kinds = {"company": ("company", "agency", "place"), "agency": ("agency", "company"),
              "person": ("person", "company", "agency"), "place": ("place",),
              "document": ("document",)}[kind]
+    if kind == "person":  # "他" is a person named in the last turns before it is any company
+        person = next((n for t in reversed(state[-3:]) for src in (t.about, t.named) for n in src.get("person", [])), None)
+        if person:
+            return person
     for turn in reversed(state[-3:]):
         sources = ([turn.named, turn.about] if turn.asks_entity else [turn.about, turn.named])
         for src in sources:
@@ -630,6 +635,14 @@ def inherit_measure(question: str, state: list[Turn], companies: list[str], max_
     return question[:i] + insert + rest
 
 
+def join_subjects(names: list[str]) -> str:
+    """"深圳和广州", but "东莞松山湖": a district goes after its city, not beside it."""
+    out = names[:1]
+    for prev, name in zip(names, names[1:]):
+        out.append(name if place_level(name) > place_level(prev) else "和" + name)
+    return "".join(out)
+
+
 def _measure_words(question: str, state: list[Turn]) -> str:
     """The previous question's measure, and "小巨人" when the conversation is about them, as far as
     the question does not say them itself."""
@@ -650,7 +663,7 @@ def inherit_subject(question: str, prev: Turn, companies: list[str]) -> str | No
     question = r.opening.sub("", question)
     question = next((question[len(w):] for w in r.lexicon["pronoun_population"] if question.startswith(w)), question)
     population = "小巨人" if "小巨人" in prev.resolved and "小巨人" not in question else ""
-    return "和".join(subjects) + population + question
+    return join_subjects(subjects) + population + question
 
 
 # ---------------------------------------------------------------- one question in a conversation

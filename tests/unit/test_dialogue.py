@@ -98,6 +98,9 @@ def test_no_place_inside_another_word():
 
     assert "place" not in mentions("以产业集群和都市圈的建设，辐射带动珠江西岸发现“小巨人”")
     assert mentions("佛山西部的小巨人")["place"] == ["佛山"]
+    # a district is two characters before 区/镇, neither a function word
+    assert mentions("深圳市南山区和光明区")["place"] == ["深圳", "南山区", "光明区"]
+    assert "place" not in mentions("最集中的区是哪个？这个区呢？")
 
 
 def test_place_levels():
