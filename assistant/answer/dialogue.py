@@ -43,7 +43,7 @@ HEADING_NUMBER = re.compile(r"^（([一二三四五六七八九十]+)）")
 SPEECH = r"(?:所说的|说的|提到的|认为的|讲的|指出的|强调的)"  # a longer question says what it asks about
 
 
-PATTERN_FIELDS = ("preamble", "interjection", "item_keyword", "item_filler", "compute", "compared", "relative_past", "present_time", "time_only", "scope",
+PATTERN_FIELDS = ("preamble", "interjection", "item_keyword", "item_filler", "compute", "compared", "relative_past", "present_time", "time_only", "scope", "rewrite_filler",
                   "comparative")
 
 
@@ -76,6 +76,7 @@ class Rules:
     present_time: re.Pattern  # "现在": what a relative past replaces
     time_only: re.Pattern  # a follow-up that names only a time ("那五年前是多少？")
     scope: re.Pattern  # "在全国": where a figure ranks, not what it is of
+    rewrite_filler: re.Pattern  # words a rewritten question drops ("现在")
     comparative: re.Pattern  # "比广州多多少？"
 
 
@@ -687,6 +688,8 @@ def understand(question: str, history, companies: list[str], outline=None) -> Un
     state = build_state(history, companies, outline)
     zh, lang, entries = standalone_chinese(question)
     resolved, rule, _ = resolve(zh, state, companies, outline)
+    if rule not in ("first", "standalone", "time", "ordinal"):  # "现在" asks nothing the handbook dates
+        resolved = rules().rewrite_filler.sub("", resolved) or resolved
     got = mentions(zh, SWAP_CHECKED, companies) if rule == "swap" else {}
     return Understood(question, lang, resolved, rule, entries, [n for k in SWAP_CHECKED for n in got.get(k, [])])
 
