@@ -40,6 +40,7 @@ ENGLISH_REFUSAL = "The handbook does not answer this question."
 DOCUMENT_WORDS = r"(计划|方案|办法|行动|细则|意见|通知|规划)$"
 DOCUMENT = re.compile(r"《[^《》]{2,40}》")
 HEADING_NUMBER = re.compile(r"^（([一二三四五六七八九十]+)）")
+ITEM_ASKED = re.compile(r"^“(.+)”(?:，|具体|主要)")  # the item an item reference asked about (item_question)
 SPEECH = r"(?:所说的|说的|提到的|认为的|讲的|指出的|强调的)"  # a longer question says what it asks about
 
 
@@ -98,7 +99,8 @@ def rules() -> Rules:
     lexicon["place"] += [e.zh for e in entries if e.kind == "place" and e.zh not in lexicon["place"]]
     return Rules(lexicon, dict(lex["relative_time"]),
                  {"company": lex["pronoun_company"], "agency": lex["pronoun_agency"], "person": lex["pronoun_person"], "place": lex["pronoun_place"],
-                  "document": lex["pronoun_document"], "pair": lex["pronoun_pair"], "figure": lex["pronoun_figure"]},
+                  "document": lex["pronoun_document"], "pair": lex["pronoun_pair"], "figure": lex["pronoun_figure"],
+                  "item": lex["pronoun_item"]},
                  re.compile(pat["elliptical"]), re.compile(pat["opening"]), re.compile(pat["ordinal"]),
                  [(re.compile(a), b) for a, b in pat["ordinal_ask"]], pat["ordinal_default"], pat["not_pronoun"],
                  re.compile(pat["asks_entity"]), re.compile(pat["comparison"]), re.compile(pat["question_word"]),
@@ -304,11 +306,21 @@ def _by_pronoun(question: str, state: list[Turn], companies, outline) -> tuple[s
         resolved = question.replace(pronoun[0], referent, 1)
         if pronoun[1] == "pair":  # "两者相差多少？": the pair, compared on the previous measure
             resolved = inherit_measure(resolved, state, companies, len(resolved)) or resolved
-        return resolved, "pronoun", None
+        return _second_pronoun(resolved, resolved.find(referent) + len(referent), pronoun[1], state), "pronoun", None
     said = re.search(re.escape(pronoun[0]) + SPEECH, question)
     if said:  # "他说的“人和”指什么" with no name to give: what was said is in the handbook's text
         return question[:said.start()] + question[said.end():], "pronoun", None
     return None
+
+
+def _second_pronoun(question: str, after: int, first_kind: str, state: list[Turn]) -> str:
+    """A second reference of another kind after the first ("他觉得西方在这点上…": 他 and 这点)."""
+    tail = question[after:]
+    pronoun = find_pronoun(tail)
+    if not pronoun or pronoun[1] in (first_kind, "figure"):
+        return question
+    referent = find_referent(pronoun[1], state, pronoun[0])
+    return question[:after] + tail.replace(pronoun[0], referent, 1) if referent else question
 
 
 def _by_ellipsis(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
@@ -395,6 +407,8 @@ def find_referent(kind: str, state: list[Turn], word: str = "") -> str | None:
     "它" may also mean a place a question was about ("东莞有多少家？" + "它在全省排第几？")."""
     if kind == "pair":
         return _last_pair(state)
+    if kind == "item":
+        return _last_item(state)
     any_place = word in rules().lexicon["pronoun_any"]
     kinds = {"company": ("company", "agency", "place"), "agency": ("agency", "company"),
              "person": ("person", "company", "agency"), "place": ("place",),
@@ -414,6 +428,13 @@ def find_referent(kind: str, state: list[Turn], word: str = "") -> str | None:
                     return names[0]
     places = state[-1].about.get("place", [])
     return places[0] if any_place and places else None
+
+
+def _last_item(state: list[Turn]) -> str | None:
+    """"这一点": the item the last item reference was about, by its first clause ("“政府的政策和扶持”")."""
+    turn = next((t for t in reversed(state[-2:]) if t.rule == "ordinal"), None)
+    m = turn and ITEM_ASKED.match(turn.resolved)
+    return f"“{re.split(r'[，,；;]', m.group(1))[0]}”" if m else None
 
 
 def _last_pair(state: list[Turn]) -> str | None:
