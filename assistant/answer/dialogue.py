@@ -34,6 +34,7 @@ BATCH = re.compile(r"第([一二三四五六七八九十])批")
 MAX_INHERIT_CHARS = 20
 SWAP_CHECKED = ("place", "board", "company")
 SUBJECT_KINDS = ("place", "company", "agency", "board")  # what a figure is of  # what a swapped-in subject's answer must name
+MAX_ITEM_CHARS = 40  # an item quoted in a rewritten question
 MAX_ITEM_REFERENCE_CHARS = 24  # "第二条…" longer than this is a question of its own
 MIN_ITEM_ASK_CHARS = 2  # what a follow-up asks of an item beyond "具体说说" ("政府和国资该怎么做")
 ENGLISH_REFUSAL = "The handbook does not answer this question."
@@ -315,12 +316,13 @@ def _by_pronoun(question: str, state: list[Turn], companies, outline) -> tuple[s
 
 def _second_pronoun(question: str, after: int, first_kind: str, state: list[Turn]) -> str:
     """A second reference of another kind after the first ("他觉得西方在这点上…": 他 and 这点)."""
-    tail = question[after:]
-    pronoun = find_pronoun(tail)
-    if not pronoun or pronoun[1] in (first_kind, "figure"):
-        return question
-    referent = find_referent(pronoun[1], state, pronoun[0])
-    return question[:after] + tail.replace(pronoun[0], referent, 1) if referent else question
+    while (pronoun := find_pronoun(question[after:])) is not None:
+        at = question.find(pronoun[0], after)
+        referent = None if pronoun[1] in (first_kind, "figure") else find_referent(pronoun[1], state, pronoun[0])
+        if referent:
+            return question[:at] + referent + question[at + len(pronoun[0]):]
+        after = at + len(pronoun[0])  # "那边" with nothing to mean: the next one
+    return question
 
 
 def _by_ellipsis(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
@@ -467,11 +469,22 @@ def item_list(state: list[Turn], outline=None) -> tuple[list[str], int] | None:
     return items, k
 
 
+def short_item(item: str) -> str:
+    """An item as quoted in a question: its whole clauses up to MAX_ITEM_CHARS, else its first characters."""
+    clauses = re.split(r"(?<=[，,；;])", item)
+    out = ""
+    for c in clauses:
+        if len(out) + len(c) > MAX_ITEM_CHARS:
+            break
+        out += c
+    return (out or item[:MAX_ITEM_CHARS]).strip("，,；; ")
+
+
 def item_question(item: str, rest: str) -> str:
     """The question about one item: what the follow-up asks of it when it says more than "具体说说"
     ("…，政府和国资该怎么做？"), else its details ("具体怎么做？", "具体指什么？")."""
     r = rules()
-    item = item[:40].strip("，,；; ")
+    item = short_item(item)
     said = r.item_filler.sub("", rest).strip("，,。？?！! ")
     if len(r.ordinal_ask_words.sub("", said)) >= MIN_ITEM_ASK_CHARS and r.question_word.search(said):
         return f"“{item}”，{said}？"

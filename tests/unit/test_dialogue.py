@@ -8,7 +8,7 @@ import pytest
 from assistant.answer import Answer
 from assistant.citations import Citation
 from assistant.answer.dialogue import (answer_items, build_state, find_pronoun, history_pairs, note_line, organisations,
-                                       place_level, present, resolve, rules, understand)
+                                       place_level, present, resolve, rules, short_item, understand)
 from assistant.config import Config
 from assistant.ingest.corpus import load_corpus
 
@@ -118,3 +118,9 @@ def test_a_swapped_in_place_the_answer_never_names_is_refused(companies):
     kept = present(Answer("那东莞呢？", source + "[1]", False, list(cited)), understand("那东莞呢？", history, companies),
                    {"handbook": source})
     assert not kept.refused and "136项" in kept.answer and kept.citations
+
+
+def test_an_item_is_quoted_by_whole_clauses():
+    item = "政府的政策和扶持绝对不容忽视，特别是创新驱动发展，“小巨人”都具备了科技创新的要素获得国家政策支持"
+    assert short_item(item) == "政府的政策和扶持绝对不容忽视，特别是创新驱动发展"
+    assert short_item("一" * 50) == "一" * 40
