@@ -45,7 +45,7 @@ ITEM_ASKED = re.compile(r"^“(.+)”(?:，|具体|主要)")  # the item an item
 SPEECH = r"(?:所说的|说的|提到的|认为的|讲的|指出的|强调的)"  # a longer question says what it asks about
 
 
-PATTERN_FIELDS = ("preamble", "interjection", "item_keyword", "item_filler", "compute", "compared", "relative_past", "present_time", "time_only", "scope", "rewrite_filler",
+PATTERN_FIELDS = ("preamble", "interjection", "item_keyword", "item_filler", "compute", "compared", "relative_past", "present_time", "time_only", "scope", "rewrite_filler", "ranks", "subset",
                   "comparative")
 
 
@@ -79,6 +79,8 @@ class Rules:
     time_only: re.Pattern  # a follow-up that names only a time ("那五年前是多少？")
     scope: re.Pattern  # "在全国": where a figure ranks, not what it is of
     rewrite_filler: re.Pattern  # words a rewritten question drops ("现在")
+    ranks: re.Pattern  # a question that ranks or compares ("排第几")
+    subset: re.Pattern  # "其中…": among the previous subjects
     comparative: re.Pattern  # "比广州多多少？"
 
 
@@ -266,7 +268,8 @@ def resolve(question: str, state: list[Turn], companies: list[str] = (), outline
     if pre and not r.question_word.search(pre.group("pre")):  # "差距这么明显，那…": the question is what follows
         resolved, rule, source = resolve(pre.group("rest"), state, companies, outline)
         return resolved, "preamble" if rule == "standalone" else rule, source
-    for step in (_by_item, _by_pronoun, _by_ellipsis, _by_computation, _by_comparison, _by_aspect, _by_inheritance):
+    for step in (_by_item, _by_pronoun, _by_ellipsis, _by_computation, _by_comparison, _by_aspect, _by_subset,
+                 _by_inheritance):
         out = step(question, state, companies, outline)
         if out:
             return out
@@ -300,12 +303,14 @@ def _by_pronoun(question: str, state: list[Turn], companies, outline) -> tuple[s
     if not pronoun or pronoun[1] in subjects_named(question, companies):
         return None  # "佛山那边…" names its place: "那边" is no reference
     if pronoun[1] == "figure":  # "这个数据是哪年的？": the previous question, and this of its figure
-        rest = question.replace(pronoun[0], "", 1).lstrip("的，, ")
+        noun = re.sub(r"^(?:这个|这一|这组|该)", "", pronoun[0])  # "这个比例是多少" asks the 比例
+        rest = question.replace(pronoun[0], noun if noun != "数" else "", 1).lstrip("的，, ")
         return f"{frame_turn(state).resolved.rstrip('？?。！! ')}，{rest}", "pronoun", None
     referent = find_referent(pronoun[1], state, pronoun[0])
     if referent:
         resolved = question.replace(pronoun[0], referent, 1)
-        if pronoun[1] == "pair":  # "两者相差多少？": the pair, compared on the previous measure
+        if pronoun[1] == "pair" or rules().ranks.search(question):
+            # "两者相差多少？", "它在全国排第几？": compared or ranked on the previous measure
             resolved = inherit_measure(resolved, state, companies, len(resolved)) or resolved
         return _second_pronoun(resolved, resolved.find(referent) + len(referent), pronoun[1], state), "pronoun", None
     said = re.search(re.escape(pronoun[0]) + SPEECH, question)
@@ -378,6 +383,20 @@ def _by_aspect(question: str, state: list[Turn], companies, outline) -> tuple[st
             or any(k in subjects_named(asked, companies) for k in ENTITY_KINDS)):
         return None
     return f"{frame_turn(state).resolved.rstrip('？?。！! ')}，{asked}", "aspect", None
+
+
+def _by_subset(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
+    """"其中科创板有几家？" after "广州上市小巨人有多少家？": among the previous subjects' population."""
+    m = rules().subset.match(question)
+    prev = state[-1]
+    subjects = [n for k in ("place", "company", "agency", "person", "board", "industry") for n in prev.about.get(k, [])]
+    if not m or not subjects or len(question) > MAX_INHERIT_CHARS:
+        return None
+    rest = m.group("rest")
+    subjects = [n for n in subjects if n not in rest]
+    measure = "".join(x for x in prev.about.get("measure", []) if x not in rest)
+    population = "小巨人" if "小巨人" in prev.resolved and "小巨人" not in rest else ""
+    return f"{join_subjects(subjects)}{measure}{population}中{rest}", "subject", None
 
 
 def _by_inheritance(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
