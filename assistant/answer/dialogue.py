@@ -394,9 +394,15 @@ def _by_subset(question: str, state: list[Turn], companies, outline) -> tuple[st
         return None
     rest = m.group("rest")
     subjects = [n for n in subjects if n not in rest]
-    measure = "".join(x for x in prev.about.get("measure", []) if x not in rest)
-    population = "小巨人" if "小巨人" in prev.resolved and "小巨人" not in rest else ""
-    return f"{join_subjects(subjects)}{measure}{population}中{rest}", "subject", None
+    return f"{join_subjects(subjects)}{_previous_population(prev, rest)}中{rest}", "subject", None
+
+
+def _previous_population(prev: Turn, question: str) -> str:
+    """What the previous question counted, as far as the follow-up does not say it: "上市小巨人" (a
+    follow-up that names a measure of its own asks that one: "那专利方面谁更强？")."""
+    own = "measure" in mentions(question, ("measure",))
+    measure = "" if own else "".join(x for x in prev.about.get("measure", []) if x not in question)
+    return measure + ("小巨人" if "小巨人" in prev.resolved and "小巨人" not in question else "")
 
 
 def _by_inheritance(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
@@ -716,8 +722,7 @@ def inherit_subject(question: str, prev: Turn, companies: list[str]) -> str | No
         return None
     question = r.opening.sub("", question)
     question = next((question[len(w):] for w in r.lexicon["pronoun_population"] if question.startswith(w)), question)
-    population = "小巨人" if "小巨人" in prev.resolved and "小巨人" not in question else ""
-    return join_subjects(subjects) + population + question
+    return join_subjects(subjects) + _previous_population(prev, question) + question
 
 
 # ---------------------------------------------------------------- one question in a conversation
