@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..config import REFUSAL
-from .dialogue_state import (ENUMERATED, MARKER, META_LINE, Turn, cn_number, answer_items, make_turn, mentions,
+from .dialogue_state import (BATCH, ENUMERATED, MARKER, META_LINE, YEAR, Turn, cn_number, answer_items, make_turn, mentions,
                              organisations, place_level, rules, with_answer)
 from .language import english_follow_up, english_query, to_simplified
 from .resolution import find_pronoun, resolve, short_item
@@ -96,8 +96,20 @@ def understand(question: str, history, companies: list[str], outline=None) -> Un
     resolved, rule, _ = resolve(zh, state, companies, outline)
     if rule not in ("first", "standalone", "time", "ordinal"):  # "现在" asks nothing the handbook dates
         resolved = rules().rewrite_filler.sub("", resolved) or resolved
-    got = mentions(zh, SWAP_CHECKED, companies) if rule == "swap" else {}
-    return Understood(question, lang, resolved, rule, entries, [n for k in SWAP_CHECKED for n in got.get(k, [])])
+    return Understood(question, lang, resolved, rule, entries, swapped_in(zh, resolved, rule, state, companies))
+
+
+def swapped_in(asked: str, resolved: str, rule: str, state: list[Turn], companies: list[str]) -> list[str]:
+    """What a swap follow-up put in place of the previous question's: the places, boards, companies it
+    names ("那惠州呢？"), or the time it moved to ("那2021年呢？", "第四批呢？", "五年前呢？")."""
+    if rule == "swap":
+        got = mentions(asked, SWAP_CHECKED, companies)
+        return [n for k in SWAP_CHECKED for n in got.get(k, [])]
+    if rule == "time" and state:
+        before = state[-1].resolved
+        times = [m.group() for rx in (YEAR, BATCH, rules().relative_past_any) for m in rx.finditer(resolved)]
+        return [t for t in times if t not in before]
+    return []
 
 
 def handbook_outline(index, question: str) -> list[str]:

@@ -58,6 +58,7 @@ class Rules:
     item_keyword: re.Pattern  # "资本那一条…"
     item_filler: re.Pattern  # "具体说说": asks an item's details, nothing more
     ordinal_ask_words: re.Pattern  # the ordinal_ask patterns as one
+    relative_past_any: re.Pattern  # relative_past anywhere in a question
     compute: re.Pattern  # "差了多少", "几倍"
     compared: re.Pattern  # a question that compares
     relative_past: re.Pattern  # "五年前"
@@ -95,7 +96,8 @@ def rules() -> Rules:
                  re.compile(pat["asks_entity"]), re.compile(pat["comparison"]), re.compile(pat["question_word"]),
                  dict(lex["aspect"]), re.compile(pat["continues"]), int(pat["max_continuation_chars"]),
                  data.get("example", []), **{k: re.compile(pat[k]) for k in PATTERN_FIELDS},
-                 ordinal_ask_words=re.compile("|".join(a for a, _ in pat["ordinal_ask"])))
+                 ordinal_ask_words=re.compile("|".join(a for a, _ in pat["ordinal_ask"])),
+                 relative_past_any=re.compile(pat["relative_past"].strip("^$")))
 
 
 @dataclass

@@ -124,3 +124,14 @@ def test_an_item_is_quoted_by_whole_clauses():
     item = "政府的政策和扶持绝对不容忽视，特别是创新驱动发展，“小巨人”都具备了科技创新的要素获得国家政策支持"
     assert short_item(item) == "政府的政策和扶持绝对不容忽视，特别是创新驱动发展"
     assert short_item("一" * 50) == "一" * 40
+
+
+def test_a_time_the_answer_never_names_is_refused(companies):
+    history = conversation(["2023年广东新增多少家小巨人？"], [])
+    source = "2023年广东新增“小巨人”企业数量为428家。"
+    cited = [Citation(1, "handbook", 0, len(source), "x", source)]
+    u = understand("那2021年呢？", history, companies)
+    assert (u.rule, u.swapped_in) == ("time", ["2021年"])
+    a = present(Answer("那2021年呢？", source + "[1]", False, list(cited)), u, {"handbook": source})
+    assert a.refused and "2021年" in a.notice
+    assert understand("五年前呢？", conversation(["东莞CIO现在年薪多少？"], []), companies).swapped_in == ["五年前"]
