@@ -107,7 +107,7 @@ def swapped_in(asked: str, resolved: str, rule: str, state: list[Turn], companie
         return [n for k in SWAP_CHECKED for n in got.get(k, [])]
     if rule == "time" and state:
         before = state[-1].resolved
-        times = [m.group() for rx in (YEAR, BATCH, rules().relative_past_any) for m in rx.finditer(resolved)]
+        times = [m.group() for rx in (YEAR, BATCH, rules().years_ago) for m in rx.finditer(resolved)]
         return [t for t in times if t not in before]
     return []
 

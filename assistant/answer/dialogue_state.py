@@ -58,7 +58,7 @@ class Rules:
     item_keyword: re.Pattern  # "资本那一条…"
     item_filler: re.Pattern  # "具体说说": asks an item's details, nothing more
     ordinal_ask_words: re.Pattern  # the ordinal_ask patterns as one
-    relative_past_any: re.Pattern  # relative_past anywhere in a question
+    years_ago: re.Pattern  # "五年前": a time an answer must name
     compute: re.Pattern  # "差了多少", "几倍"
     compared: re.Pattern  # a question that compares
     relative_past: re.Pattern  # "五年前"
@@ -79,6 +79,7 @@ def rules() -> Rules:
     lexicon = {k: list(lex.get(k, [])) for k in ("place", "board", "industry", "tier", "measure", "aspect", "district", "region")}
     lexicon["place"] += [d for k in ("district", "other_place", "region") for d in lex.get(k, []) if d not in lexicon["place"]]
     lexicon["relative_measure"] = list(lex.get("relative_measure", []))
+    lexicon["qualifier"] = list(lex.get("qualifier", []))
     lexicon["pronoun_any"] = list(lex.get("pronoun_any", []))
     lexicon["pronoun_population"] = sorted(lex.get("pronoun_population", []), key=len, reverse=True)
     lexicon["document"] = [e.zh for e in entries if e.kind == "term" and re.search(DOCUMENT_WORDS, e.zh)]
@@ -97,7 +98,7 @@ def rules() -> Rules:
                  dict(lex["aspect"]), re.compile(pat["continues"]), int(pat["max_continuation_chars"]),
                  data.get("example", []), **{k: re.compile(pat[k]) for k in PATTERN_FIELDS},
                  ordinal_ask_words=re.compile("|".join(a for a, _ in pat["ordinal_ask"])),
-                 relative_past_any=re.compile(pat["relative_past"].strip("^$")))
+                 years_ago=re.compile(pat["years_ago"]))
 
 
 @dataclass

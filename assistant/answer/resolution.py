@@ -14,6 +14,9 @@ from .dialogue_state import (BATCH, CN_ORDINALS, ENTITY_KINDS, YEAR, Turn, cn_nu
                              mentions, place_level, rules, subjects_named)
 
 MAX_INHERIT_CHARS = 20
+PRONOUN_LEVEL = {"区": 2, "镇": 2, "市": 1, "城": 1, "省": 0}  # "该区" means a district, "该市" a city
+ELLIPTICAL_END = re.compile(r"呢[？?。！!]*$")  # "…呢？": a follow-up that says only what is new
+SHORT_FOLLOW_UP_CHARS = 8  # a follow-up this short says nothing of what it measures
 SUBJECT_KINDS = ("place", "company", "agency", "board")  # what a figure is of
 MAX_ITEM_CHARS = 40  # an item quoted in a rewritten question
 MAX_ITEM_REFERENCE_CHARS = 24  # "第二条…" longer than this is a question of its own
@@ -73,6 +76,9 @@ def _by_pronoun(question: str, state: list[Turn], companies, outline) -> tuple[s
         if pronoun[1] == "pair" or rules().ranks.search(question):
             # "两者相差多少？", "它在全国排第几？": compared or ranked on the previous measure
             resolved = inherit_measure(resolved, state, companies, len(resolved)) or resolved
+        ellipsis = _by_ellipsis(resolved, state, companies, None) if ELLIPTICAL_END.search(question) else None
+        if ellipsis:  # "那它的估值呢？" -> "普渡科技的估值是多少？"
+            return ellipsis[0], "pronoun", None
         return _second_pronoun(resolved, resolved.find(referent) + len(referent), pronoun[1], state), "pronoun", None
     said = re.search(re.escape(pronoun[0]) + SPEECH, question)
     if said:  # "他说的“人和”指什么" with no name to give: what was said is in the handbook's text
@@ -159,11 +165,20 @@ def _by_subset(question: str, state: list[Turn], companies, outline) -> tuple[st
 
 
 def _previous_population(prev: Turn, question: str) -> str:
-    """What the previous question counted, as far as the follow-up does not say it: "上市小巨人" (a
-    follow-up that names a measure of its own asks that one: "那专利方面谁更强？")."""
+    return carried_population(prev, question, "小巨人" in prev.resolved)
+
+
+def carried_population(prev: Turn, question: str, about_giants: bool) -> str:
+    """What the previous question counted, as far as the follow-up does not say it: its qualifiers
+    before "小巨人" ("上市小巨人"), its attribute after it only for a short follow-up ("全国排第几？" ->
+    "…小巨人平均成立年限全国排第几？"). A follow-up naming a measure of its own asks that one."""
+    r = rules()
     own = "measure" in mentions(question, ("measure",))
-    measure = "" if own else "".join(x for x in prev.about.get("measure", []) if x not in question)
-    return measure + ("小巨人" if "小巨人" in prev.resolved and "小巨人" not in question else "")
+    measures = [] if own else [x for x in prev.about.get("measure", []) if x not in question]
+    short = len(re.sub(r"[？?。！!，,\s]", "", question)) <= SHORT_FOLLOW_UP_CHARS
+    qualifiers = "".join(x for x in measures if x in r.lexicon["qualifier"])
+    attributes = "".join(x for x in measures if x not in r.lexicon["qualifier"]) if short else ""
+    return qualifiers + ("小巨人" if about_giants and "小巨人" not in question else "") + attributes
 
 
 def _by_inheritance(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
@@ -205,17 +220,26 @@ def find_referent(kind: str, state: list[Turn], word: str = "") -> str | None:
         person = next((n for t in reversed(state[-3:]) for src in (t.about, t.named) for n in src.get("person", [])), None)
         if person:
             return person
+    level = next((lv for ch, lv in PRONOUN_LEVEL.items() if ch in word), None) if kind == "place" else None
+    found = (level is not None and _first_named(state, kind, kinds, lambda n: place_level(n) == level)
+             or _first_named(state, kind, kinds, lambda n: True))  # "该区" means a district first
+    if found:
+        return found
+    places = state[-1].about.get("place", [])
+    return places[0] if any_place and places else None
+
+
+def _first_named(state: list[Turn], kind: str, kinds: tuple[str, ...], fits) -> str | None:
     for turn in reversed(state[-3:]):
         sources = ([turn.named, turn.about] if turn.asks_entity else [turn.about, turn.named])
         for src in sources:
             for k in kinds:
-                names = [n for n in src.get(k, []) if (k != "place" or kind == "place" or turn.asks_entity)
+                names = [n for n in src.get(k, []) if (k != "place" or kind == "place" or turn.asks_entity) and fits(n)
                          # the entity an answer gives is one its question did not name
                          and not (src is turn.named and turn.asks_entity and n in turn.resolved)]
                 if names:
                     return names[0]
-    places = state[-1].about.get("place", [])
-    return places[0] if any_place and places else None
+    return None
 
 
 def _last_item(state: list[Turn]) -> str | None:
@@ -436,10 +460,8 @@ def inherit_measure(question: str, state: list[Turn], companies: list[str], max_
 
 
 def _measure_words(question: str, state: list[Turn]) -> str:
-    """The previous question's measure, and "小巨人" when the conversation is about them, as far as
-    the question does not say them itself."""
-    insert = "".join(m for m in state[-1].about.get("measure", []) if m not in question)
-    return insert + ("小巨人" if any("小巨人" in t.resolved for t in state) and "小巨人" not in question else "")
+    """What the previous question counted; "小巨人" when the conversation is about them."""
+    return carried_population(state[-1], question, any("小巨人" in t.resolved for t in state))
 
 
 def inherit_subject(question: str, prev: Turn, companies: list[str]) -> str | None:
