@@ -17,7 +17,7 @@ from pathlib import Path
 from .language import glossary, to_simplified
 
 RULES_PATH = Path(__file__).with_name("data") / "followups.toml"
-ENTITY_KINDS = ("place", "board", "industry", "tier", "company", "agency", "person")
+ENTITY_KINDS = ("place", "board", "industry", "tier", "ownership", "company", "agency", "person")
 MARKER = re.compile(r"\[\d{1,3}\]")
 META_LINE = re.compile(r"^（(理解为|手册中没有找到)")
 # the words before an organisation's name ("总部位于绍兴的…", "曾担任…")
@@ -31,7 +31,7 @@ YEAR = re.compile(r"((?:19|20)\d{2})年")
 BATCH = re.compile(r"第([一二三四五六七八九十])批")
 DOCUMENT_WORDS = r"(计划|方案|办法|行动|细则|意见|通知|规划)$"
 DOCUMENT = re.compile(r"《[^《》]{2,40}》")
-PATTERN_FIELDS = ("preamble", "interjection", "item_keyword", "item_filler", "compute", "compared", "relative_past", "present_time", "time_only", "scope", "rewrite_filler", "ranks", "subset",
+PATTERN_FIELDS = ("preamble", "interjection", "item_keyword", "item_filler", "compute", "compared", "relative_past", "present_time", "time_only", "scope", "rewrite_filler", "ranks", "subset", "compared_with",
                   "comparative")
 
 
@@ -68,6 +68,7 @@ class Rules:
     rewrite_filler: re.Pattern  # words a rewritten question drops ("现在")
     ranks: re.Pattern  # a question that ranks or compares ("排第几")
     subset: re.Pattern  # "其中…": among the previous subjects
+    compared_with: re.Pattern  # "和创业板比哪个多？"
     comparative: re.Pattern  # "比广州多多少？"
 
 
@@ -76,7 +77,7 @@ def rules() -> Rules:
     data = tomllib.loads(RULES_PATH.read_text("utf-8"))
     lex, pat = data["lexicon"], data["patterns"]
     entries = glossary()[0]
-    lexicon = {k: list(lex.get(k, [])) for k in ("place", "board", "industry", "tier", "measure", "aspect", "district", "region")}
+    lexicon = {k: list(lex.get(k, [])) for k in ("place", "board", "industry", "tier", "ownership", "measure", "aspect", "district", "region")}
     lexicon["place"] += [d for k in ("district", "other_place", "region") for d in lex.get(k, []) if d not in lexicon["place"]]
     lexicon["relative_measure"] = list(lex.get("relative_measure", []))
     lexicon["qualifier"] = list(lex.get("qualifier", []))

@@ -17,7 +17,7 @@ MAX_INHERIT_CHARS = 20
 PRONOUN_LEVEL = {"区": 2, "镇": 2, "市": 1, "城": 1, "省": 0}  # "该区" means a district, "该市" a city
 ELLIPTICAL_END = re.compile(r"呢[？?。！!]*$")  # "…呢？": a follow-up that says only what is new
 SHORT_FOLLOW_UP_CHARS = 8  # a follow-up this short says nothing of what it measures
-SUBJECT_KINDS = ("place", "company", "agency", "board")  # what a figure is of
+SUBJECT_KINDS = ("place", "company", "agency", "board", "industry", "ownership")  # what a figure is of
 MAX_ITEM_CHARS = 40  # an item quoted in a rewritten question
 MAX_ITEM_REFERENCE_CHARS = 24  # "第二条…" longer than this is a question of its own
 MIN_ITEM_ASK_CHARS = 2  # what a follow-up asks of an item beyond "具体说说" ("政府和国资该怎么做")
@@ -131,15 +131,28 @@ def _by_computation(question: str, state: list[Turn], companies, outline) -> tup
 
 def _by_comparison(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
     """"比广州多多少？" after "深圳有多少家小巨人？": the previous subject compared with the one named."""
-    m = rules().comparative.match(question)
+    r = rules()
+    m = r.comparative.match(question) or r.compared_with.match(question)
     if not m or len(question) > MAX_INHERIT_CHARS:
         return None
-    other = [n for k in SUBJECT_KINDS for n in mentions(m.group("other"), companies=companies).get(k, [])]
+    named = mentions(m.group("other"), companies=companies)
+    kinds = [k for k in SUBJECT_KINDS if k in named]  # the previous subject of the same kind first
+    other = [n for k in kinds for n in named[k]]
     prev = state[-1]
-    subject = next((n for k in SUBJECT_KINDS for n in prev.about.get(k, []) if n not in other), None)
+    subject = next((n for k in kinds + list(SUBJECT_KINDS) for n in prev.about.get(k, []) if n not in other), None)
     if not other or subject is None:
         return None
-    return f"{subject}{_measure_words(question, state)}比{m.group('other')}{m.group('rest')}", "inherit", None
+    when, counted = _time_of(prev, question), _measure_words(question, state)
+    if m.re is r.comparative:  # "深圳上市小巨人比广州多多少？"
+        return f"{when}{subject}{counted}比{m.group('other')}{m.group('rest')}", "inherit", None
+    return f"{when}{subject}和{m.group('other')}{counted}{m.group('rest')}", "inherit", None  # "科创板和创业板…哪个多？"
+
+
+def _time_of(prev: Turn, question: str) -> str:
+    """The previous question's year and batch, when the follow-up names no time of its own."""
+    if YEAR.search(question) or BATCH.search(question):
+        return ""
+    return "".join(m.group() for rx in (YEAR, BATCH) for m in rx.finditer(prev.resolved))
 
 
 def _by_aspect(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
@@ -156,7 +169,7 @@ def _by_subset(question: str, state: list[Turn], companies, outline) -> tuple[st
     """"其中科创板有几家？" after "广州上市小巨人有多少家？": among the previous subjects' population."""
     m = rules().subset.match(question)
     prev = state[-1]
-    subjects = [n for k in ("place", "company", "agency", "person", "board", "industry") for n in prev.about.get(k, [])]
+    subjects = [n for k in ("place", "company", "agency", "person", "board", "industry", "ownership") for n in prev.about.get(k, [])]
     if not m or not subjects or len(question) > MAX_INHERIT_CHARS:
         return None
     rest = m.group("rest")
@@ -471,9 +484,9 @@ def inherit_subject(question: str, prev: Turn, companies: list[str]) -> str | No
     got = subjects_named(question, companies)
     if any(k in got for k in ENTITY_KINDS) or not (r.continues.match(question) or len(question) <= r.max_continuation_chars):
         return None
-    subjects = [n for k in ("place", "company", "agency", "person", "board", "industry") for n in prev.about.get(k, [])]
+    subjects = [n for k in ("place", "company", "agency", "person", "board", "industry", "ownership") for n in prev.about.get(k, [])]
     if not subjects or not r.question_word.search(question):
         return None
     question = r.opening.sub("", question)
     question = next((question[len(w):] for w in r.lexicon["pronoun_population"] if question.startswith(w)), question)
-    return join_subjects(subjects) + _previous_population(prev, question) + question
+    return _time_of(prev, question) + join_subjects(subjects) + _previous_population(prev, question) + question
