@@ -31,7 +31,7 @@ YEAR = re.compile(r"((?:19|20)\d{2})年")
 BATCH = re.compile(r"第([一二三四五六七八九十])批")
 DOCUMENT_WORDS = r"(计划|方案|办法|行动|细则|意见|通知|规划)$"
 DOCUMENT = re.compile(r"《[^《》]{2,40}》")
-PATTERN_FIELDS = ("preamble", "interjection", "item_keyword", "item_filler", "compute", "compared", "relative_past", "present_time", "time_only", "scope", "rewrite_filler", "ranks", "subset", "compared_with",
+PATTERN_FIELDS = ("preamble", "interjection", "item_keyword", "item_filler", "compute", "compared", "relative_past", "present_time", "time_only", "scope", "rewrite_filler", "ranks", "subset", "compared_with", "enumerate", "same_question",
                   "comparative")
 
 
@@ -69,6 +69,8 @@ class Rules:
     ranks: re.Pattern  # a question that ranks or compares ("排第几")
     subset: re.Pattern  # "其中…": among the previous subjects
     compared_with: re.Pattern  # "和创业板比哪个多？"
+    enumerate: re.Pattern  # "具体是哪几家？"
+    same_question: re.Pattern  # "同样的问题，东莞呢？"
     comparative: re.Pattern  # "比广州多多少？"
 
 
@@ -92,7 +94,7 @@ def rules() -> Rules:
     return Rules(lexicon, dict(lex["relative_time"]),
                  {"company": lex["pronoun_company"], "agency": lex["pronoun_agency"], "person": lex["pronoun_person"], "place": lex["pronoun_place"],
                   "document": lex["pronoun_document"], "pair": lex["pronoun_pair"], "figure": lex["pronoun_figure"],
-                  "item": lex["pronoun_item"]},
+                  "item": lex["pronoun_item"], "former": lex["pronoun_former"], "latter": lex["pronoun_latter"]},
                  re.compile(pat["elliptical"]), re.compile(pat["opening"]), re.compile(pat["ordinal"]),
                  [(re.compile(a), b) for a, b in pat["ordinal_ask"]], pat["ordinal_default"], pat["not_pronoun"],
                  re.compile(pat["asks_entity"]), re.compile(pat["comparison"]), re.compile(pat["question_word"]),

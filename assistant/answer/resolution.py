@@ -102,6 +102,9 @@ def _by_ellipsis(question: str, state: list[Turn], companies, outline) -> tuple[
     when = r.time_only.match(question)
     if when and r.relative_past.match(when.group("when")):  # "那五年前是多少？"
         return resolve_elliptical(when.group("when"), frame_turn(state), companies)
+    same = r.same_question.match(question)  # "同样的问题，东莞呢？"
+    if same:
+        return resolve_elliptical(same.group("new"), frame_turn(state), companies)
     m = r.elliptical.match(question)
     if m and (r.opening.match(question) or len(question) <= 18):
         return resolve_elliptical(m.group(1), frame_turn(state), companies)
@@ -159,9 +162,10 @@ def _by_aspect(question: str, state: list[Turn], companies, outline) -> tuple[st
     """"原因是什么？" after "东莞有几家单项冠军？": that question, and its cause."""
     r = rules()
     asked = r.opening.sub("", question)
-    if (len(asked) > r.max_continuation_chars or not any(asked.startswith(a) for a in r.aspect_tails)
+    if (len(asked) > r.max_continuation_chars
+            or not (any(asked.startswith(a) for a in r.aspect_tails) or r.enumerate.match(asked))
             or any(k in subjects_named(asked, companies) for k in ENTITY_KINDS)):
-        return None
+        return None  # "具体是哪几家？" after "…有几家？": the same question, and its list
     return f"{frame_turn(state).resolved.rstrip('？?。！! ')}，{asked}", "aspect", None
 
 
@@ -225,6 +229,9 @@ def find_referent(kind: str, state: list[Turn], word: str = "") -> str | None:
         return _last_pair(state)
     if kind == "item":
         return _last_item(state)
+    if kind in ("former", "latter"):
+        pair = last_two(state)
+        return pair[kind == "latter"] if pair else None
     any_place = word in rules().lexicon["pronoun_any"]
     kinds = {"company": ("company", "agency", "place"), "agency": ("agency", "company"),
              "person": ("person", "company", "agency"), "place": ("place",),
@@ -264,6 +271,12 @@ def _last_item(state: list[Turn]) -> str | None:
 
 def _last_pair(state: list[Turn]) -> str | None:
     """"两者"/"两地": the last two places (or companies) the conversation asked about."""
+    pair = last_two(state)
+    return f"{pair[0]}和{pair[1]}" if pair else None
+
+
+def last_two(state: list[Turn]) -> tuple[str, str] | None:
+    """The last two places (or companies) asked about, in the order they were asked ("前者", "后者")."""
     for kind in ("place", "company", "agency"):
         names: list[str] = []
         for turn in reversed(state):
@@ -271,7 +284,7 @@ def _last_pair(state: list[Turn]) -> str | None:
                 if n not in names:
                     names.append(n)
         if len(names) >= 2:
-            return f"{names[1]}和{names[0]}"
+            return names[1], names[0]
     return None
 
 
