@@ -31,7 +31,7 @@ YEAR = re.compile(r"((?:19|20)\d{2})年")
 BATCH = re.compile(r"第([一二三四五六七八九十])批")
 DOCUMENT_WORDS = r"(计划|方案|办法|行动|细则|意见|通知|规划)$"
 DOCUMENT = re.compile(r"《[^《》]{2,40}》")
-PATTERN_FIELDS = ("preamble", "interjection", "item_keyword", "item_filler", "compute", "compared", "relative_past", "present_time", "time_only", "scope", "rewrite_filler", "ranks", "subset", "compared_with", "enumerate", "same_question",
+PATTERN_FIELDS = ("preamble", "interjection", "item_keyword", "item_filler", "compute", "compared", "relative_past", "present_time", "time_only", "scope", "rewrite_filler", "ranks", "subset", "compared_with", "enumerate", "same_question", "own_topic",
                   "comparative")
 
 
@@ -71,6 +71,7 @@ class Rules:
     compared_with: re.Pattern  # "和创业板比哪个多？"
     enumerate: re.Pattern  # "具体是哪几家？"
     same_question: re.Pattern  # "同样的问题，东莞呢？"
+    own_topic: re.Pattern  # words of a question about the handbook itself or a concept
     comparative: re.Pattern  # "比广州多多少？"
 
 

@@ -75,7 +75,7 @@ def _by_pronoun(question: str, state: list[Turn], companies, outline) -> tuple[s
         resolved = question.replace(pronoun[0], referent, 1)
         if pronoun[1] == "pair" or rules().ranks.search(question):
             # "两者相差多少？", "它在全国排第几？": compared or ranked on the previous measure
-            resolved = inherit_measure(resolved, state, companies, len(resolved)) or resolved
+            resolved = inherit_measure(resolved, state, companies, len(resolved), SUBJECT_KINDS) or resolved
         ellipsis = _by_ellipsis(resolved, state, companies, None) if ELLIPTICAL_END.search(question) else None
         if ellipsis:  # "那它的估值呢？" -> "普渡科技的估值是多少？"
             return ellipsis[0], "pronoun", None
@@ -465,14 +465,16 @@ def shift_time(q: str, shift: int) -> str | None:
     return None
 
 
-def inherit_measure(question: str, state: list[Turn], companies: list[str], max_chars: int = MAX_INHERIT_CHARS) -> str | None:
+def inherit_measure(question: str, state: list[Turn], companies: list[str], max_chars: int = MAX_INHERIT_CHARS,
+                    kinds: tuple[str, ...] = ("place", "board")) -> str | None:
     """A short question naming a subject but no measure takes the previous question's measure:
-    "深圳占了多少？" after "广东现在上市的小巨人累计有多少家？" -> "深圳上市小巨人占了多少？"."""
+    "深圳占了多少？" after "广东现在上市的小巨人累计有多少家？" -> "深圳上市小巨人占了多少？". The
+    subject is a place or board (a company named on its own is asked about itself: "普渡科技累计出货多少台？")."""
     got = subjects_named(question, companies)
     if "measure" in got or "tier" in got or len(question) > max_chars:
         return None
     question = rules().opening.sub("", question)  # "那深圳是多少？" -> "深圳上市小巨人是多少？"
-    subjects = [n for k in ("place", "company", "agency", "board") for n in got.get(k, [])]
+    subjects = [n for k in kinds for n in got.get(k, [])]
     if not subjects:
         return None
     insert = _measure_words(question, state)
@@ -495,7 +497,9 @@ def inherit_subject(question: str, prev: Turn, companies: list[str]) -> str | No
     after "广州有多少家小巨人？") is asked about them: "广州小巨人其中上市的有几家？"."""
     r = rules()
     got = subjects_named(question, companies)
-    if any(k in got for k in ENTITY_KINDS) or not (r.continues.match(question) or len(question) <= r.max_continuation_chars):
+    # without a word that goes on ("其中", "那"), a question saying what it counts is one of its own
+    own = "小巨人" in question or any(k in got for k in ("measure", "tier")) or r.own_topic.search(question)
+    if any(k in got for k in ENTITY_KINDS) or not (r.continues.match(question) or (len(question) <= r.max_continuation_chars and not own)):
         return None
     subjects = [n for k in ("place", "company", "agency", "person", "board", "industry", "ownership") for n in prev.about.get(k, [])]
     if not subjects or not r.question_word.search(question):
