@@ -17,6 +17,7 @@ MAX_INHERIT_CHARS = 20
 PRONOUN_LEVEL = {"区": 2, "镇": 2, "市": 1, "城": 1, "省": 0}  # "该区" means a district, "该市" a city
 ELLIPTICAL_END = re.compile(r"呢[？?。！!]*$")  # "…呢？": a follow-up that says only what is new
 SHORT_FOLLOW_UP_CHARS = 8  # a follow-up this short says nothing of what it measures
+NARROWING_KINDS = ("board", "industry", "ownership")  # names that narrow a population ("科创板上市小巨人")
 SUBJECT_KINDS = ("place", "company", "agency", "board", "industry", "ownership")  # what a figure is of
 MAX_ITEM_CHARS = 40  # an item quoted in a rewritten question
 MAX_ITEM_REFERENCE_CHARS = 24  # "第二条…" longer than this is a question of its own
@@ -367,7 +368,8 @@ def resolve_elliptical(new: str, prev: Turn, companies: list[str]) -> tuple[str,
     got = subjects_named(new, companies)
     entity = next((k for k in ENTITY_KINDS if k in got), None)
     if entity and "measure" in got and got[entity] != prev.about.get(entity):
-        return f"{new}是多少？", "swap", None  # "那东莞的融资呢？": a new subject and a new measure
+        # "那东莞的融资呢？": a new subject and a new measure; "那东莞的单项冠军有几家呢？" asks its own way
+        return (f"{new}？" if r.question_word.search(new) else f"{new}是多少？"), "swap", None
     if entity and not ("measure" in got and got[entity] == prev.about.get(entity)):
         return swap_entity(prev, entity, got[entity], companies), "swap", None
     if "measure" in got:
@@ -384,8 +386,10 @@ def swap_entity(prev: Turn, kind: str, new: list[str], companies: list[str]) -> 
     r = rules()
     q = prev.resolved
     old = prev.about.get(kind, [])
-    if not old:
-        return "和".join(new) + q
+    if not old:  # a narrowing name goes before what was counted: "深圳有多少家科创板上市小巨人？"
+        counted = next((q.find(x) for x in prev.about.get("measure", []) if x in r.lexicon["qualifier"]), -1)
+        at = counted if kind in NARROWING_KINDS and counted >= 0 else 0
+        return q[:at] + "和".join(new) + q[at:]
     alt = "|".join(map(re.escape, sorted(old, key=len, reverse=True)))
     run = re.search(rf"(?:{alt})(?:\s*(?:和|与|跟|及|、|，|,|还是|以及|对比|比)\s*(?:{alt}))+", q)
     joined = "和".join(new)
