@@ -22,6 +22,8 @@ __all__ = ["Understood", "answer_items", "build_state", "find_pronoun", "history
            "place_level", "present", "resolve", "rules", "short_item", "understand"]
 
 SWAP_CHECKED = ("place", "board", "company")  # what a swapped-in subject's answer must name
+REGISTERED = re.compile(r"(?:股份有限公司|有限公司|集团)$")
+CITY_PREFIX = re.compile(r"^(?:广东省?|[\u4e00-\u9fff]{2}市)")
 ENGLISH_REFUSAL = "The handbook does not answer this question."
 HEADING_NUMBER = re.compile(r"^（([一二三四五六七八九十]+)）")
 
@@ -158,6 +160,12 @@ def _section_points(index, parent: str, question: str) -> list[str]:
     return [starts[k] for k in sorted(starts)]
 
 
+def core_name(name: str) -> str:
+    """A name as an answer may shorten it: "深圳市普渡科技有限公司" -> "普渡科技"; "南山区" -> "南山"."""
+    core = REGISTERED.sub("", CITY_PREFIX.sub("", name)) if REGISTERED.search(name) else name
+    return core[:-1] if len(core) >= 3 and core.endswith(("区", "市", "省", "镇")) else core
+
+
 def note_line(standalone: str) -> str:
     """"（理解为：“…”）": user-derived text made safe for a meta line (no [n], no sentence break)."""
     safe = re.sub(r"[。！？!?\n]+", "，", standalone.replace("[", "［").replace("]", "］")).strip("，")
@@ -173,7 +181,7 @@ def present(answer, understood: Understood, sources: dict[str, str]):
     answer.question = understood.asked
     if understood.rewritten:
         answer.answered_question = understood.standalone
-    if not answer.refused and understood.swapped_in and not any(n in answer.answer for n in understood.swapped_in):
+    if not answer.refused and understood.swapped_in and not any(core_name(n) in answer.answer for n in understood.swapped_in):
         # the answer is about the earlier subject, not the one the follow-up swapped in
         answer.answer, answer.citations, answer.refused = REFUSAL, [], True
         answer.notice = f"手册中找到的内容没有提到{'、'.join(understood.swapped_in)}"

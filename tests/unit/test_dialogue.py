@@ -135,3 +135,11 @@ def test_a_time_the_answer_never_names_is_refused(companies):
     a = present(Answer("那2021年呢？", source + "[1]", False, list(cited)), u, {"handbook": source})
     assert a.refused and "2021年" in a.notice
     assert understand("五年前呢？", conversation(["东莞CIO现在年薪多少？"], []), companies).swapped_in == ["五年前"]
+
+
+def test_a_name_as_an_answer_may_shorten_it():
+    from assistant.answer.dialogue import core_name
+
+    assert core_name("深圳市普渡科技有限公司") == "普渡科技"
+    assert core_name("广东创兴精密制造股份有限公司") == "创兴精密制造"
+    assert [core_name(n) for n in ("南山区", "东莞", "黄埔", "深圳市", "新三板")] == ["南山", "东莞", "黄埔", "深圳", "新三板"]
