@@ -501,8 +501,8 @@ def inherit_subject(question: str, prev: Turn, companies: list[str]) -> str | No
     after "广州有多少家小巨人？") is asked about them: "广州小巨人其中上市的有几家？"."""
     r = rules()
     got = subjects_named(question, companies)
-    # without a word that goes on ("其中", "那"), a question saying what it counts is one of its own
-    own = "小巨人" in question or any(k in got for k in ("measure", "tier")) or r.own_topic.search(question)
+    # without a word that goes on ("其中", "那"), a question naming its population or topic is one of its own
+    own = "小巨人" in question or "tier" in got or r.own_topic.search(question)
     if any(k in got for k in ENTITY_KINDS) or not (r.continues.match(question) or (len(question) <= r.max_continuation_chars and not own)):
         return None
     subjects = [n for k in ("place", "company", "agency", "person", "board", "industry", "ownership") for n in prev.about.get(k, [])]
