@@ -1,156 +1,32 @@
-"""Dialogue state and follow-up resolution: a question asked in a conversation becomes a standalone one.
+"""Conversations: a question asked with a history becomes a standalone one, and its answer is presented
+in the user's terms.
 
-The state holds, for each earlier turn, its resolved question and what it was about (places,
-companies, people, boards, industries, measures, time, whether it asked for an entity) and what its
-answer named (entities, enumerated items). A follow-up is resolved against that state, never only
-against the last raw question: "珠海呢？" after "那佛山呢？" starts from the resolved "佛山…" question.
-The rules and their lexicons are data (data/followups.toml), each with examples that are tests.
+The history (OpenAI-style messages, (question, answer) pairs or bare questions) is replayed into a
+dialogue state (dialogue_state.py), each earlier turn resolved against the turns before it; the new
+question is resolved against that state (resolution.py). The answer keeps saying how it was understood
+("（理解为：…）"), its lead line in the user's script or language.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
 from ..config import REFUSAL
-from .language import english_follow_up, english_query, glossary, to_simplified
+from .dialogue_state import (BATCH, ENUMERATED, MARKER, META_LINE, YEAR, Turn, cn_number, answer_items, make_turn, mentions,
+                             organisations, place_level, rules, with_answer)
+from .language import english_follow_up, english_query, to_simplified
+from .resolution import find_pronoun, resolve, short_item
 
-RULES_PATH = Path(__file__).with_name("data") / "followups.toml"
-ENTITY_KINDS = ("place", "board", "industry", "tier", "company", "person")
-MARKER = re.compile(r"\[\d{1,3}\]")
-META_LINE = re.compile(r"^（(理解为|手册中没有找到)")
-ORG = re.compile(r"[\u4e00-\u9fff]{2,16}?(?:股份有限公司|有限公司|集团)")
-DISTRICT = re.compile(r"[\u4e00-\u9fff]{2}(?:区|镇|县)(?!域)")
-ENUMERATED = re.compile(r"^\s*(?:（[一二三四五六七八九十]+）|[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，、,]|\d+[.、]|[一二三四五六七八九十]+、)")
-CN_ORDINALS = "一二三四五六七八九十"
-YEAR = re.compile(r"((?:19|20)\d{2})年")
-BATCH = re.compile(r"第([一二三四五六七八九十])批")
-MAX_INHERIT_CHARS = 20
+__all__ = ["Understood", "answer_items", "build_state", "find_pronoun", "history_pairs", "note_line", "organisations",
+           "place_level", "present", "resolve", "rules", "short_item", "understand"]
+
+SWAP_CHECKED = ("place", "board", "company")  # what a swapped-in subject's answer must name
+REGISTERED = re.compile(r"(?:股份有限公司|有限公司|集团)$")
+CITY_PREFIX = re.compile(r"^(?:广东省?|[\u4e00-\u9fff]{2}市)")
 ENGLISH_REFUSAL = "The handbook does not answer this question."
-DOCUMENT_WORDS = r"(计划|方案|办法|行动|细则|意见|通知|规划)$"
-DOCUMENT = re.compile(r"《[^《》]{2,40}》")
 HEADING_NUMBER = re.compile(r"^（([一二三四五六七八九十]+)）")
-SPEECH = r"(?:所说的|说的|提到的|认为的|讲的|指出的|强调的)"  # a longer question says what it asks about
 
-
-@dataclass(frozen=True)
-class Rules:
-    lexicon: dict[str, list[str]]
-    relative_time: dict[str, int]
-    pronouns: dict[str, list[str]]  # referent kind -> pronouns
-    elliptical: re.Pattern
-    opening: re.Pattern
-    ordinal: re.Pattern
-    ordinal_ask: list[tuple[re.Pattern, str]]
-    ordinal_default: str
-    not_pronoun: list[str]
-    asks_entity: re.Pattern
-    comparison: re.Pattern
-    question_word: re.Pattern
-    aspect_tails: dict[str, str]
-    continues: re.Pattern
-    max_continuation_chars: int
-    examples: list[dict]
-
-
-@lru_cache(maxsize=1)
-def rules() -> Rules:
-    data = tomllib.loads(RULES_PATH.read_text("utf-8"))
-    lex, pat = data["lexicon"], data["patterns"]
-    entries = glossary()[0]
-    lexicon = {k: list(lex.get(k, [])) for k in ("place", "board", "industry", "tier", "measure", "aspect", "district")}
-    lexicon["place"] += [d for d in lexicon["district"] if d not in lexicon["place"]]
-    lexicon["relative_measure"] = list(lex.get("relative_measure", []))
-    lexicon["document"] = [e.zh for e in entries if e.kind == "term" and re.search(DOCUMENT_WORDS, e.zh)]
-    # the glossary's companies, agencies and people are entities a pronoun can mean
-    lexicon["company"] = [e.zh for e in entries if e.kind in ("company", "agency")]
-    lexicon["person"] = [e.zh for e in entries if e.kind == "person"]
-    lexicon["place"] += [e.zh for e in entries if e.kind == "place" and e.zh not in lexicon["place"]]
-    return Rules(lexicon, dict(lex["relative_time"]),
-                 {"company": lex["pronoun_company"], "person": lex["pronoun_person"], "place": lex["pronoun_place"],
-                  "document": lex["pronoun_document"], "pair": lex["pronoun_pair"]},
-                 re.compile(pat["elliptical"]), re.compile(pat["opening"]), re.compile(pat["ordinal"]),
-                 [(re.compile(a), b) for a, b in pat["ordinal_ask"]], pat["ordinal_default"], pat["not_pronoun"],
-                 re.compile(pat["asks_entity"]), re.compile(pat["comparison"]), re.compile(pat["question_word"]),
-                 dict(lex["aspect"]), re.compile(pat["continues"]), int(pat["max_continuation_chars"]),
-                 data.get("example", []))
-
-
-# ---------------------------------------------------------------- the state of a turn
-
-@dataclass
-class Turn:
-    """One earlier (or the current) turn: the question as asked and as resolved, what it was about,
-    and what its answer named."""
-    asked: str
-    resolved: str
-    rule: str = "first"
-    answer: str = ""
-    about: dict[str, list[str]] = field(default_factory=dict)  # kind -> names in the resolved question
-    named: dict[str, list[str]] = field(default_factory=dict)  # kind -> names in the answer, in order
-    items: list[str] = field(default_factory=list)  # enumerated points of the answer
-    time: list[str] = field(default_factory=list)
-    asks_entity: bool = False
-    list_turn: int | None = None  # for an item reference: the turn whose items it used
-    enumerated: bool = False  # the answer's items carry their own numbering ("一是…", "（二）…")
-
-
-def mentions(text: str, kinds=ENTITY_KINDS + ("measure", "aspect", "document"), companies: list[str] = ()) -> dict[str, list[str]]:
-    """Names of each kind in the text, in order of first mention. Longest names are matched first
-    across all kinds, so "国星半导体" is a company, not the industry "半导体"."""
-    lex = rules().lexicon
-    names = [(n, k) for k in kinds for n in list(lex.get(k, [])) + (list(companies) if k == "company" else []) if n]
-    found: list[tuple[int, str, str]] = []
-    masked = text
-    for n, k in sorted(set(names), key=lambda x: (-len(x[0]), kinds.index(x[1]))):
-        i = masked.find(n)
-        if i >= 0:
-            found.append((i, k, n))
-            masked = masked.replace(n, "\0" * len(n))
-    if "place" in kinds:
-        found += [(m.start(), "place", m.group()) for m in DISTRICT.finditer(masked) if not re.match(r"[哪什几两这那该各]", m.group())]
-    if "company" in kinds:
-        found += [(m.start(), "company", m.group()) for m in ORG.finditer(masked)]
-    if "document" in kinds:
-        found += [(m.start(), "document", m.group()) for m in DOCUMENT.finditer(text)]
-    out: dict[str, list[str]] = {}
-    for _, k, n in sorted(found):
-        out.setdefault(k, []).append(n)
-    return out
-
-
-def answer_items(answer: str) -> list[str]:
-    """The points of an answer: its enumerated lines if it has two or more, else its fact lines."""
-    from ..citations import split_sentences
-
-    lines = [MARKER.sub("", ln).strip() for ln in split_sentences(answer)]
-    lines = [ln for ln in lines if ln and not META_LINE.match(ln)]
-    enumerated = [ln for ln in lines if ENUMERATED.match(ln)]
-    chosen = enumerated if len(enumerated) >= 2 else lines
-    return [ENUMERATED.sub("", ln).strip(" ：:。") for ln in chosen]
-
-
-def make_turn(asked: str, resolved: str, rule: str, companies: list[str]) -> Turn:
-    return Turn(asked, resolved, rule, about=mentions(resolved, companies=companies),
-                time=YEAR.findall(resolved) + BATCH.findall(resolved), asks_entity=bool(rules().asks_entity.search(resolved)))
-
-
-def with_answer(turn: Turn, answer: str, companies: list[str]) -> Turn:
-    text = to_simplified(answer or "")
-    turn.answer = text
-    body = "\n".join(ln for ln in text.split("\n") if not META_LINE.match(ln.strip()))
-    turn.named = mentions(MARKER.sub("", body), companies=companies)
-    turn.items = answer_items(text)
-    from ..citations import split_sentences
-
-    turn.enumerated = sum(bool(ENUMERATED.match(MARKER.sub("", x))) for x in split_sentences(text)) >= 2
-    return turn
-
-
-# ---------------------------------------------------------------- history
 
 def history_pairs(history) -> list[tuple[str, str]]:
     """(user question, assistant answer) pairs from OpenAI-style messages (content a string or a list
@@ -194,270 +70,12 @@ def build_state(history, companies: list[str], outline=None) -> list[Turn]:
     state: list[Turn] = []
     for q, a in history_pairs(history):
         zh, _, _ = standalone_chinese(q)
-        resolved, rule, list_turn = resolve(zh, state, companies, outline)
+        resolved, rule, source_turn = resolve(zh, state, companies, outline)
         turn = make_turn(q, resolved, rule, companies)
-        turn.list_turn = list_turn
+        turn.source_turn = source_turn
         state.append(with_answer(turn, a, companies))
     return state
 
-
-# ---------------------------------------------------------------- resolution
-
-def resolve(question: str, state: list[Turn], companies: list[str] = (), outline=None) -> tuple[str, str, int | None]:
-    """(standalone question, the rule that made it, the turn whose items an item reference used).
-
-    outline(question) -> the handbook's enumerated headings on that question's topic, used when the
-    answer a "第二条" refers to was not itself enumerated."""
-    if not state:
-        return question, "first", None
-    r = rules()
-    if r.ordinal.search(question) and len(question) <= 24:
-        out = resolve_ordinal(question, state, outline)
-        if out:
-            return out[0], "ordinal", out[1]
-    pronoun = find_pronoun(question)
-    if pronoun and pronoun[1] not in mentions(question, companies=companies):
-        # "佛山那边…" names its place: "那边" is no reference
-        referent = find_referent(pronoun[1], state)
-        if referent:
-            resolved = question.replace(pronoun[0], referent, 1)
-            if pronoun[1] == "pair":  # "两者相差多少？": the pair, compared on the previous measure
-                resolved = inherit_measure(resolved, state, companies, len(resolved)) or resolved
-            return resolved, "pronoun", None
-        said = re.search(re.escape(pronoun[0]) + SPEECH, question)
-        if said:  # "他说的“人和”指什么" with no name to give: what was said is in the handbook's text
-            return question[:said.start()] + question[said.end():], "pronoun", None
-    m = r.elliptical.match(question)
-    if m and (r.opening.match(question) or len(question) <= 18):
-        out = resolve_elliptical(m.group(1), state[-1], companies)
-        if out:
-            return out
-    inherited = inherit_measure(question, state, companies)
-    if inherited:
-        return inherited, "inherit", None
-    continued = inherit_subject(question, state[-1], companies)
-    if continued:
-        return continued, "subject", None
-    return question, "standalone", None
-
-
-def find_pronoun(question: str) -> tuple[str, str] | None:
-    """(the pronoun, the kind it refers to) at its first occurrence, or None."""
-    r = rules()
-    masked = question
-    for w in r.not_pronoun:
-        masked = masked.replace(w, "\0" * len(w))
-    best = None
-    for kind, words in r.pronouns.items():
-        for w in sorted(words, key=len, reverse=True):
-            i = masked.find(w)
-            if i >= 0 and (best is None or i < best[0] or (i == best[0] and len(w) > len(best[1]))):
-                best = (i, w, kind)
-    return (best[1], best[2]) if best else None
-
-
-def find_referent(kind: str, state: list[Turn]) -> str | None:
-    """What a pronoun means: the entity the previous answer gave when the question asked for one,
-    else the entity of that kind in the previous question, else in its answer; then further back."""
-    if kind == "pair":
-        return _last_pair(state)
-    kinds = {"company": ("company", "place"), "person": ("person", "company"), "place": ("place",),
-             "document": ("document",)}[kind]
-    for turn in reversed(state[-3:]):
-        sources = ([turn.named, turn.about] if turn.asks_entity else [turn.about, turn.named])
-        for src in sources:
-            for k in kinds:
-                names = [n for n in src.get(k, []) if (k != "place" or kind == "place" or turn.asks_entity)
-                         # the entity an answer gives is one its question did not name
-                         and not (src is turn.named and turn.asks_entity and n in turn.resolved)]
-                if names:
-                    return names[0]
-    return None
-
-
-def _last_pair(state: list[Turn]) -> str | None:
-    """"两者"/"两地": the last two places (or companies) the conversation asked about."""
-    for kind in ("place", "company"):
-        names: list[str] = []
-        for turn in reversed(state):
-            for n in reversed(turn.about.get(kind, [])):
-                if n not in names:
-                    names.append(n)
-        if len(names) >= 2:
-            return f"{names[1]}和{names[0]}"
-    return None
-
-
-def resolve_ordinal(question: str, state: list[Turn], outline=None) -> tuple[str, int] | None:
-    r = rules()
-    m = r.ordinal.search(question)
-    k = next((i for i in range(len(state) - 1, -1, -1) if state[i].rule != "ordinal" and len(state[i].items) >= 2), None)
-    prev = state[-1]
-    if prev.rule == "ordinal" and prev.list_turn is not None:
-        k = prev.list_turn  # "那第四条呢？" after "第二条具体说说": the same list
-    if k is None and prev.rule != "ordinal":
-        k = len(state) - 1  # the answer listed nothing (it was refused): the topic's own outline may
-    if k is None:
-        return None
-    items = state[k].items
-    if not state[k].enumerated and outline is not None:
-        items = outline(state[k].resolved) or items  # the handbook's points on that topic
-    if len(items) < 2:
-        topic = re.split(r"[？?]", state[k].resolved)[0]
-        return f"{topic}，{m.group()}{r.ordinal_default}", k
-    word = m.group(1)
-    if word.startswith(("最后", "倒数")):
-        pos = len(items)
-    else:
-        n = word[1:]
-        pos = int(n) if n.isdigit() else _cn_number(n)
-    if not 1 <= pos <= len(items):
-        return None
-    ask = next((tail for rx, tail in r.ordinal_ask if rx.search(question)), r.ordinal_default)
-    item = items[pos - 1][:40].strip("，,；; ")
-    return f"“{item}”{ask}", k
-
-
-def _cn_number(s: str) -> int:
-    if s == "十":
-        return 10
-    if s.startswith("十"):
-        return 10 + CN_ORDINALS.index(s[1]) + 1
-    if len(s) == 2 and s[1] == "十":
-        return (CN_ORDINALS.index(s[0]) + 1) * 10
-    return CN_ORDINALS.index(s[0]) + 1 if s and s[0] in CN_ORDINALS else 0
-
-
-def resolve_elliptical(new: str, prev: Turn, companies: list[str]) -> tuple[str, str, None] | None:
-    r = rules()
-    new = re.sub(r"^(?:和|跟|与|同)(.+?)(?:比|相比|对比|比较)?$", r"\1", new.strip("，, 的"))  # "和上一年比"
-    base = prev.resolved.rstrip("？?。 ")
-    for word, shift in sorted(r.relative_time.items(), key=lambda x: -len(x[0])):
-        if word in new:
-            shifted = shift_time(prev.resolved, shift)
-            return (shifted, "time", None) if shifted else (f"{base}，{word}是多少？", "time", None)
-    when = YEAR.search(new) or BATCH.search(new)
-    if when and len(new) <= len(when.group()) + 1:  # "那2022年呢？", "第四批呢？": another time
-        return swap_time(prev.resolved, when.group()), "time", None
-    got = mentions(new, companies=companies)
-    entity = next((k for k in ENTITY_KINDS if k in got), None)
-    if entity and "measure" in got and got[entity] != prev.about.get(entity):
-        return f"{new}是多少？", "swap", None  # "那东莞的融资呢？": a new subject and a new measure
-    if entity and not ("measure" in got and got[entity] == prev.about.get(entity)):
-        return swap_entity(prev, entity, got[entity], companies), "swap", None
-    if "measure" in got:
-        return swap_measure(prev, new), "measure", None
-    if "aspect" in got:
-        aspect = got["aspect"][0]
-        return f"{base}，{new}{r.aspect_tails.get(aspect, '是什么')}？", "aspect", None
-    return None
-
-
-def swap_entity(prev: Turn, kind: str, new: list[str], companies: list[str]) -> str:
-    """Replace the previous question's entities of this kind; a compared pair ("深圳和广州谁的…多")
-    replaced by one entity loses its comparison wording."""
-    r = rules()
-    q = prev.resolved
-    old = prev.about.get(kind, [])
-    if not old:
-        return "和".join(new) + q
-    alt = "|".join(map(re.escape, sorted(old, key=len, reverse=True)))
-    run = re.search(rf"(?:{alt})(?:\s*(?:和|与|跟|及|、|，|,|还是|以及|对比|比)\s*(?:{alt}))+", q)
-    joined = "和".join(new)
-    if run and len(new) == 1:
-        rest = r.comparison.sub("", q[run.end():])
-        rest = re.sub(r"[？?。！!]+$", "", rest)
-        if not r.question_word.search(rest):  # "谁的…多": the compared amount is what is asked
-            rest = re.sub(r"(多|高|大|快|少|低|强|靠前|领先)$", "", rest) + "有多少"
-        rest = "的" + re.sub(r"^[的，,\s]+", "", rest)
-        return f"{q[:run.start()]}{joined}{rest}？"
-    if run:
-        return q[:run.start()] + joined + q[run.end():]
-    return q.replace(_same_level(old, new[0]), joined, 1)
-
-
-def _is_district(name: str) -> bool:
-    return name in rules().lexicon["district"] or bool(DISTRICT.fullmatch(name))
-
-
-def _same_level(old: list[str], new: str) -> str:
-    """The earlier name a new one replaces: a district replaces a district ("佛山南海区…" + "三水呢？"
-    -> "佛山三水…"), a city a city; else the first."""
-    return next((o for o in old if _is_district(o) == _is_district(new)), old[0])
-
-
-def swap_measure(prev: Turn, new: str) -> str:
-    """The same subjects, another measure: "珠三角和长三角的培育比各是多少？"."""
-    subjects = ([n for k in ("place", "company", "person", "board") for n in prev.about.get(k, [])]
-                or prev.about.get("industry", []))
-    if not subjects:
-        old = prev.about.get("measure", [])
-        base = prev.resolved.replace(old[0], new, 1) if old else f"{new}：{prev.resolved}"
-        return base
-    for name in subjects:  # "普渡科技的专利" after a question about 普渡科技: the measure is "专利"
-        new = new.replace(name, "")
-    new = new.strip("的 ，,")
-    if new in rules().lexicon["relative_measure"]:  # "培育比" of the previous measure (单项冠军)
-        new = "".join(m for m in prev.about.get("measure", []) if m not in new) + new
-    time = "".join(f"{y}年" for y in YEAR.findall(prev.resolved))
-    each = "各是多少？" if len(subjects) > 1 else "是多少？"
-    return f"{time}{'和'.join(subjects)}的{new}{each}"
-
-
-def swap_time(q: str, when: str) -> str:
-    """The previous question at another year or batch (prefixed when it named none)."""
-    rx = YEAR if YEAR.fullmatch(when) else BATCH
-    m = rx.search(q)
-    return q[:m.start()] + when + q[m.end():] if m else when + q
-
-
-def shift_time(q: str, shift: int) -> str | None:
-    m = YEAR.search(q)
-    if m:
-        return q[:m.start(1)] + str(int(m.group(1)) + shift) + q[m.end(1):]
-    b = BATCH.search(q)
-    if b:
-        n = CN_ORDINALS.index(b.group(1)) + 1 + shift
-        if 1 <= n <= 10:
-            return q[:b.start(1)] + CN_ORDINALS[n - 1] + q[b.end(1):]
-    return None
-
-
-def inherit_measure(question: str, state: list[Turn], companies: list[str], max_chars: int = MAX_INHERIT_CHARS) -> str | None:
-    """A short question naming a subject but no measure takes the previous question's measure:
-    "深圳占了多少？" after "广东现在上市的小巨人累计有多少家？" -> "深圳上市小巨人占了多少？"."""
-    got = mentions(question, companies=companies)
-    if "measure" in got or "tier" in got or len(question) > max_chars:
-        return None
-    subjects = [n for k in ("place", "company", "board") for n in got.get(k, [])]
-    if not subjects:
-        return None
-    # the previous question's measure; "小巨人" when the conversation is about them
-    insert = "".join(m for m in state[-1].about.get("measure", []) if m not in question)
-    insert += "小巨人" if any("小巨人" in t.resolved for t in state) and "小巨人" not in question else ""
-    if not insert:
-        return None
-    last = subjects[-1] if question.find(subjects[-1]) > question.find(subjects[0]) else subjects[0]
-    i = question.find(last) + len(last)
-    i += bool(re.match(r"[市区省县镇]", question[i:]))  # after "东莞市", not inside it
-    return question[:i] + insert + question[i:]
-
-
-def inherit_subject(question: str, prev: Turn, companies: list[str]) -> str | None:
-    """A short question that goes on about the previous subjects without naming any ("其中上市的有几家？"
-    after "广州有多少家小巨人？") is asked about them: "广州小巨人其中上市的有几家？"."""
-    r = rules()
-    got = mentions(question, companies=companies)
-    if any(k in got for k in ENTITY_KINDS) or not (r.continues.match(question) or len(question) <= r.max_continuation_chars):
-        return None
-    subjects = [n for k in ("place", "company", "person", "board", "industry") for n in prev.about.get(k, [])]
-    if not subjects or not r.question_word.search(question):
-        return None
-    population = "小巨人" if "小巨人" in prev.resolved and "小巨人" not in question else ""
-    return "和".join(subjects) + population + re.sub(r"^(那么|那)", "", question)
-
-
-# ---------------------------------------------------------------- one question in a conversation
 
 @dataclass
 class Understood:
@@ -467,6 +85,7 @@ class Understood:
     standalone: str
     rule: str
     entries: list = field(default_factory=list)  # glossary entries of an English question
+    swapped_in: list[str] = field(default_factory=list)  # the places, boards, companies a "那X呢？" asks about
 
     @property
     def rewritten(self) -> bool:
@@ -477,7 +96,22 @@ def understand(question: str, history, companies: list[str], outline=None) -> Un
     state = build_state(history, companies, outline)
     zh, lang, entries = standalone_chinese(question)
     resolved, rule, _ = resolve(zh, state, companies, outline)
-    return Understood(question, lang, resolved, rule, entries)
+    if rule not in ("first", "standalone", "time", "ordinal"):  # "现在" asks nothing the handbook dates
+        resolved = rules().rewrite_filler.sub("", resolved) or resolved
+    return Understood(question, lang, resolved, rule, entries, swapped_in(zh, resolved, rule, state, companies))
+
+
+def swapped_in(asked: str, resolved: str, rule: str, state: list[Turn], companies: list[str]) -> list[str]:
+    """What a swap follow-up put in place of the previous question's: the places, boards, companies it
+    names ("那惠州呢？"), or the time it moved to ("那2021年呢？", "第四批呢？", "五年前呢？")."""
+    if rule == "swap":
+        got = mentions(asked, SWAP_CHECKED, companies)
+        return [n for k in SWAP_CHECKED for n in got.get(k, [])]
+    if rule == "time" and state:
+        before = state[-1].resolved
+        times = [m.group() for rx in (YEAR, BATCH, rules().years_ago) for m in rx.finditer(resolved)]
+        return [t for t in times if t not in before]
+    return []
 
 
 def handbook_outline(index, question: str) -> list[str]:
@@ -506,7 +140,7 @@ def handbook_outline(index, question: str) -> list[str]:
             child = path[parent.count(" > ") + 1]
             m = HEADING_NUMBER.match(child)
             if m:
-                children.setdefault(_cn_number(m.group(1)), child[m.end():].strip())
+                children.setdefault(cn_number(m.group(1)), child[m.end():].strip())
     return [children[n] for n in sorted(children) if n > 0]
 
 
@@ -526,6 +160,12 @@ def _section_points(index, parent: str, question: str) -> list[str]:
     return [starts[k] for k in sorted(starts)]
 
 
+def core_name(name: str) -> str:
+    """A name as an answer may shorten it: "深圳市普渡科技有限公司" -> "普渡科技"; "南山区" -> "南山"."""
+    core = REGISTERED.sub("", CITY_PREFIX.sub("", name)) if REGISTERED.search(name) else name
+    return core[:-1] if len(core) >= 3 and core.endswith(("区", "市", "省", "镇")) else core
+
+
 def note_line(standalone: str) -> str:
     """"（理解为：“…”）": user-derived text made safe for a meta line (no [n], no sentence break)."""
     safe = re.sub(r"[。！？!?\n]+", "，", standalone.replace("[", "［").replace("]", "］")).strip("，")
@@ -541,6 +181,10 @@ def present(answer, understood: Understood, sources: dict[str, str]):
     answer.question = understood.asked
     if understood.rewritten:
         answer.answered_question = understood.standalone
+    if not answer.refused and understood.swapped_in and not any(core_name(n) in answer.answer for n in understood.swapped_in):
+        # the answer is about the earlier subject, not the one the follow-up swapped in
+        answer.answer, answer.citations, answer.refused = REFUSAL, [], True
+        answer.notice = f"手册中找到的内容没有提到{'、'.join(understood.swapped_in)}"
     if answer.refused:
         if understood.language == "en":
             answer.notice = answer.notice or ENGLISH_REFUSAL

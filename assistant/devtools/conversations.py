@@ -98,9 +98,10 @@ def category_of(question: str, history: list[dict], index, position: int) -> str
     if position == 0:
         return "first"
     from .. import company_aliases
-    from ..answer.dialogue import understand
+    from ..answer.dialogue import handbook_outline, understand
 
-    return understand(question, history, company_aliases(index)).rule
+    # the outline as assistant.ask gives it, so an item reference is labelled as it was resolved
+    return understand(question, history, company_aliases(index), outline=lambda q: handbook_outline(index, q)).rule
 
 
 def metrics(results: list[TurnResult]) -> dict[str, float | None]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.dialogue import (answer_items, build_state, find_pronoun, history_pairs, note_line, resolve,
-                                       rules, understand)
+from assistant.answer import Answer
+from assistant.citations import Citation
+from assistant.answer.dialogue import (answer_items, build_state, find_pronoun, history_pairs, note_line, organisations,
+                                       place_level, present, resolve, rules, short_item, understand)
 from assistant.config import Config
 from assistant.ingest.corpus import load_corpus
 
@@ -32,7 +34,8 @@ def test_rule_examples(example, companies):
 
 
 def test_every_rule_has_an_example():
-    assert {"swap", "measure", "aspect", "time", "pronoun", "inherit", "subject", "ordinal", "standalone"} <= {e["rule"] for e in rules().examples}
+    assert {"swap", "measure", "aspect", "time", "pronoun", "inherit", "subject", "ordinal", "standalone", "compute",
+            "preamble"} <= {e["rule"] for e in rules().examples}
 
 
 def test_second_follow_up_resolves_from_the_resolved_question(companies):
@@ -80,3 +83,63 @@ def test_pronoun_words_that_are_not_pronouns():
 def test_note_line_cannot_forge_a_citation():
     line = note_line("深圳[1]有多少家？真的吗！")
     assert line.startswith("（理解为：") and "[1]" not in line and "？" not in line and "！" not in line
+
+
+def test_organisation_names_lose_the_words_before_them():
+    text = "去年我加入总部位于绍兴的芯联集成电路制造股份有限公司，此前我曾服务广汽集团16年"
+    assert [name for _, name in organisations(text)] == ["芯联集成电路制造股份有限公司", "广汽集团"]
+    assert organisations("有限公司") == []
+    # a known company's name inside it is kept whole ("云从" is no word before the name)
+    assert organisations("云从科技集团股份有限公司：科创板上市", ["云从", "云从科技"]) == [(0, "云从科技集团")]
+
+
+def test_no_place_inside_another_word():
+    from assistant.answer.dialogue import mentions
+
+    assert "place" not in mentions("以产业集群和都市圈的建设，辐射带动珠江西岸发现“小巨人”")
+    assert mentions("佛山西部的小巨人")["place"] == ["佛山"]
+    # a district is two characters before 区/镇, neither a function word
+    assert mentions("深圳市南山区和光明区")["place"] == ["深圳", "南山区", "光明区"]
+    assert "place" not in mentions("最集中的区是哪个？这个区呢？")
+
+
+def test_place_levels():
+    assert [place_level(n) for n in ("广东", "长三角", "深圳", "苏州", "南山区", "松山湖", "三水")] == [0, 0, 1, 1, 2, 2, 2]
+
+
+def test_a_swapped_in_place_the_answer_never_names_is_refused(companies):
+    history = conversation(["佛山小巨人平均专利拥有量是多少？"], [])
+    source = "东莞专精特新“小巨人”平均专利拥有量为136项。"
+    cited = [Citation(1, "handbook", 0, len(source), "x", source)]
+    u = understand("那惠州呢？", history, companies)
+    assert (u.rule, u.swapped_in) == ("swap", ["惠州"])
+    a = present(Answer("那惠州呢？", source + "[1]", False, list(cited)), u, {"handbook": source})
+    assert a.refused and not a.citations and "惠州" in a.notice
+    kept = present(Answer("那东莞呢？", source + "[1]", False, list(cited)), understand("那东莞呢？", history, companies),
+                   {"handbook": source})
+    assert not kept.refused and "136项" in kept.answer and kept.citations
+
+
+def test_an_item_is_quoted_by_whole_clauses():
+    item = "政府的政策和扶持绝对不容忽视，特别是创新驱动发展，“小巨人”都具备了科技创新的要素获得国家政策支持"
+    assert short_item(item) == "政府的政策和扶持绝对不容忽视，特别是创新驱动发展"
+    assert short_item("一" * 50) == "一" * 40
+
+
+def test_a_time_the_answer_never_names_is_refused(companies):
+    history = conversation(["2023年广东新增多少家小巨人？"], [])
+    source = "2023年广东新增“小巨人”企业数量为428家。"
+    cited = [Citation(1, "handbook", 0, len(source), "x", source)]
+    u = understand("那2021年呢？", history, companies)
+    assert (u.rule, u.swapped_in) == ("time", ["2021年"])
+    a = present(Answer("那2021年呢？", source + "[1]", False, list(cited)), u, {"handbook": source})
+    assert a.refused and "2021年" in a.notice
+    assert understand("五年前呢？", conversation(["东莞CIO现在年薪多少？"], []), companies).swapped_in == ["五年前"]
+
+
+def test_a_name_as_an_answer_may_shorten_it():
+    from assistant.answer.dialogue import core_name
+
+    assert core_name("深圳市普渡科技有限公司") == "普渡科技"
+    assert core_name("广东创兴精密制造股份有限公司") == "创兴精密制造"
+    assert [core_name(n) for n in ("南山区", "东莞", "黄埔", "深圳市", "新三板")] == ["南山", "东莞", "黄埔", "深圳", "新三板"]

@@ -1,0 +1,513 @@
+"""Follow-up resolution: a question asked in a conversation, rewritten as a standalone one against the
+dialogue state (dialogue_state.py): "珠海呢？" after "那佛山呢？" starts from the resolved "佛山…" question.
+
+resolve() tries each rule in turn (an item of an earlier answer, a pronoun, an elliptical swap of
+entity, measure or time, a computation on a comparison, a comparison with another subject, an aspect,
+a subset, an inherited measure or subject); every rule has examples in data/followups.toml that are tests.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .dialogue_state import (BATCH, CN_ORDINALS, ENTITY_KINDS, YEAR, Turn, cn_number, join_subjects,
+                             mentions, place_level, rules, subjects_named)
+
+MAX_INHERIT_CHARS = 20
+PRONOUN_LEVEL = {"区": 2, "镇": 2, "市": 1, "城": 1, "省": 0}  # "该区" means a district, "该市" a city
+ELLIPTICAL_END = re.compile(r"呢[？?。！!]*$")  # "…呢？": a follow-up that says only what is new
+SHORT_FOLLOW_UP_CHARS = 8  # a follow-up this short says nothing of what it measures
+NARROWING_KINDS = ("board", "industry", "ownership")  # names that narrow a population ("科创板上市小巨人")
+SUBJECT_KINDS = ("place", "company", "agency", "board", "industry", "ownership")  # what a figure is of
+MAX_ITEM_CHARS = 40  # an item quoted in a rewritten question
+MAX_ITEM_REFERENCE_CHARS = 24  # "第二条…" longer than this is a question of its own
+MIN_ITEM_ASK_CHARS = 2  # what a follow-up asks of an item beyond "具体说说" ("政府和国资该怎么做")
+ITEM_ASKED = re.compile(r"^“(.+)”(?:，|具体|主要)")  # the item an item reference asked about (item_question)
+SPEECH = r"(?:所说的|说的|提到的|认为的|讲的|指出的|强调的)"  # a longer question says what it asks about
+
+
+def resolve(question: str, state: list[Turn], companies: list[str] = (), outline=None) -> tuple[str, str, int | None]:
+    """(standalone question, the rule that made it, the earlier turn it builds on).
+
+    outline(question) -> the handbook's enumerated headings on that question's topic, used when the
+    answer a "第二条" refers to was not itself enumerated."""
+    if not state:
+        return question, "first", None
+    r = rules()
+    pre = r.preamble.match(question) or r.interjection.match(question)
+    if pre and not r.question_word.search(pre.group("pre")):  # "差距这么明显，那…": the question is what follows
+        resolved, rule, source = resolve(pre.group("rest"), state, companies, outline)
+        return resolved, "preamble" if rule == "standalone" else rule, source
+    for step in (_by_item, _by_pronoun, _by_ellipsis, _by_computation, _by_comparison, _by_aspect, _by_subset,
+                 _by_inheritance):
+        out = step(question, state, companies, outline)
+        if out:
+            return out
+    return question, "standalone", None
+
+
+def _by_item(question: str, state: list[Turn], companies, outline) -> tuple[str, str, int] | None:
+    """"第二条具体说说", "资本那一条具体说说": an item of an earlier answer (or of the handbook's outline)."""
+    r = rules()
+    if len(question) > MAX_ITEM_REFERENCE_CHARS:
+        return None
+    if r.ordinal.search(question):
+        out = resolve_ordinal(question, state, outline)
+        return (out[0], "ordinal", out[1]) if out else None
+    key = r.item_keyword.match(question)
+    listed = key and item_list(state, outline)
+    if not listed:
+        return None
+    items, k = listed
+    item = next((it for it in items if key.group("key") in it), None)
+    return (item_question(item, question[key.end():]), "ordinal", k) if item else None
+
+
+def _by_pronoun(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
+    pronoun = find_pronoun(question)
+    if not pronoun or pronoun[1] in subjects_named(question, companies):
+        return None  # "佛山那边…" names its place: "那边" is no reference
+    if pronoun[1] == "figure":  # "这个数据是哪年的？": the previous question, and this of its figure
+        noun = re.sub(r"^(?:这个|这一|这组|该)", "", pronoun[0])  # "这个比例是多少" asks the 比例
+        rest = question.replace(pronoun[0], noun if noun != "数" else "", 1).lstrip("的，, ")
+        return f"{frame_turn(state).resolved.rstrip('？?。！! ')}，{rest}", "pronoun", None
+    referent = find_referent(pronoun[1], state, pronoun[0])
+    if referent:
+        resolved = question.replace(pronoun[0], referent, 1)
+        if pronoun[1] == "pair" or rules().ranks.search(question):
+            # "两者相差多少？", "它在全国排第几？": compared or ranked on the previous measure
+            resolved = inherit_measure(resolved, state, companies, len(resolved), SUBJECT_KINDS) or resolved
+        ellipsis = _by_ellipsis(resolved, state, companies, None) if ELLIPTICAL_END.search(question) else None
+        if ellipsis:  # "那它的估值呢？" -> "普渡科技的估值是多少？"
+            return ellipsis[0], "pronoun", None
+        return _second_pronoun(resolved, resolved.find(referent) + len(referent), pronoun[1], state), "pronoun", None
+    said = re.search(re.escape(pronoun[0]) + SPEECH, question)
+    if said:  # "他说的“人和”指什么" with no name to give: what was said is in the handbook's text
+        return question[:said.start()] + question[said.end():], "pronoun", None
+    return None
+
+
+def _second_pronoun(question: str, after: int, first_kind: str, state: list[Turn]) -> str:
+    """A second reference of another kind after the first ("他觉得西方在这点上…": 他 and 这点)."""
+    while (pronoun := find_pronoun(question[after:])) is not None:
+        at = question.find(pronoun[0], after)
+        referent = None if pronoun[1] in (first_kind, "figure") else find_referent(pronoun[1], state, pronoun[0])
+        if referent:
+            return question[:at] + referent + question[at + len(pronoun[0]):]
+        after = at + len(pronoun[0])  # "那边" with nothing to mean: the next one
+    return question
+
+
+def _by_ellipsis(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
+    r = rules()
+    when = r.time_only.match(question)
+    if when and r.relative_past.match(when.group("when")):  # "那五年前是多少？"
+        return resolve_elliptical(when.group("when"), frame_turn(state), companies)
+    same = r.same_question.match(question)  # "同样的问题，东莞呢？"
+    if same:
+        return resolve_elliptical(same.group("new"), frame_turn(state), companies)
+    m = r.elliptical.match(question)
+    if m and (r.opening.match(question) or len(question) <= 18):
+        return resolve_elliptical(m.group(1), frame_turn(state), companies)
+    return None
+
+
+def frame_turn(state: list[Turn]) -> Turn:
+    """The question a follow-up varies: the last one, or for a computation ("差了多少？") the question it
+    was asked of ("浙江呢？" after "江苏和广东各有多少？差了多少？" asks 浙江's figure, not a difference)."""
+    prev = state[-1]
+    return state[prev.source_turn] if prev.rule == "compute" and prev.source_turn is not None else prev
+
+
+def _by_computation(question: str, state: list[Turn], companies, outline) -> tuple[str, str, int] | None:
+    """"差了多少？", "差不多是几倍？" after a comparison: the compared figures, asked again with the computation."""
+    r = rules()
+    if (not r.compute.search(question) or len(question) > r.max_continuation_chars
+            or any(k in subjects_named(question, companies) for k in ENTITY_KINDS)):
+        return None
+    prev = state[-1]
+    k = prev.source_turn if prev.rule == "compute" and prev.source_turn is not None else len(state) - 1
+    base = state[k]
+    if not (r.compared.search(base.resolved) or sum(len(base.about.get(x, [])) for x in ENTITY_KINDS) >= 2):
+        return None
+    return f"{base.resolved.rstrip('？?。！! ')}，{r.opening.sub('', question)}", "compute", k
+
+
+def _by_comparison(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
+    """"比广州多多少？" after "深圳有多少家小巨人？": the previous subject compared with the one named."""
+    r = rules()
+    m = r.comparative.match(question) or r.compared_with.match(question)
+    if not m or len(question) > MAX_INHERIT_CHARS:
+        return None
+    named = mentions(m.group("other"), companies=companies)
+    kinds = [k for k in SUBJECT_KINDS if k in named]  # the previous subject of the same kind first
+    other = [n for k in kinds for n in named[k]]
+    prev = state[-1]
+    subject = next((n for k in kinds + list(SUBJECT_KINDS) for n in prev.about.get(k, []) if n not in other), None)
+    if not other or subject is None:
+        return None
+    when, counted = _time_of(prev, question), _measure_words(question, state)
+    if m.re is r.comparative:  # "深圳上市小巨人比广州多多少？"
+        return f"{when}{subject}{counted}比{m.group('other')}{m.group('rest')}", "inherit", None
+    return f"{when}{subject}和{m.group('other')}{counted}{m.group('rest')}", "inherit", None  # "科创板和创业板…哪个多？"
+
+
+def _time_of(prev: Turn, question: str) -> str:
+    """The previous question's year and batch, when the follow-up names no time of its own."""
+    if YEAR.search(question) or BATCH.search(question):
+        return ""
+    return "".join(m.group() for rx in (YEAR, BATCH) for m in rx.finditer(prev.resolved))
+
+
+def _by_aspect(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
+    """"原因是什么？" after "东莞有几家单项冠军？": that question, and its cause."""
+    r = rules()
+    asked = r.opening.sub("", question)
+    if (len(asked) > r.max_continuation_chars
+            or not (any(asked.startswith(a) for a in r.aspect_tails) or r.enumerate.match(asked))
+            or any(k in subjects_named(asked, companies) for k in ENTITY_KINDS)):
+        return None  # "具体是哪几家？" after "…有几家？": the same question, and its list
+    return f"{frame_turn(state).resolved.rstrip('？?。！! ')}，{asked}", "aspect", None
+
+
+def _by_subset(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
+    """"其中科创板有几家？" after "广州上市小巨人有多少家？": among the previous subjects' population."""
+    m = rules().subset.match(question)
+    prev = state[-1]
+    subjects = [n for k in ("place", "company", "agency", "person", "board", "industry", "ownership") for n in prev.about.get(k, [])]
+    if not m or not subjects or len(question) > MAX_INHERIT_CHARS:
+        return None
+    rest = m.group("rest")
+    subjects = [n for n in subjects if n not in rest]
+    return f"{join_subjects(subjects)}{_previous_population(prev, rest)}中{rest}", "subject", None
+
+
+def _previous_population(prev: Turn, question: str) -> str:
+    return carried_population(prev, question, "小巨人" in prev.resolved)
+
+
+def carried_population(prev: Turn, question: str, about_giants: bool) -> str:
+    """What the previous question counted, as far as the follow-up does not say it: its qualifiers
+    before "小巨人" ("上市小巨人"), its attribute after it only for a short follow-up ("全国排第几？" ->
+    "…小巨人平均成立年限全国排第几？"). A follow-up naming a measure of its own asks that one."""
+    r = rules()
+    own = "measure" in mentions(question, ("measure",))
+    measures = [] if own else [x for x in prev.about.get("measure", []) if x not in question]
+    short = len(re.sub(r"[？?。！!，,\s]", "", question)) <= SHORT_FOLLOW_UP_CHARS
+    qualifiers = "".join(x for x in measures if x in r.lexicon["qualifier"])
+    attributes = "".join(x for x in measures if x not in r.lexicon["qualifier"]) if short else ""
+    return qualifiers + ("小巨人" if about_giants and "小巨人" not in question else "") + attributes
+
+
+def _by_inheritance(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
+    inherited = inherit_measure(question, state, companies)
+    if inherited:
+        return inherited, "inherit", None
+    continued = inherit_subject(question, state[-1], companies)
+    return (continued, "subject", None) if continued else None
+
+
+def find_pronoun(question: str) -> tuple[str, str] | None:
+    """(the pronoun, the kind it refers to) at its first occurrence, or None."""
+    r = rules()
+    masked = question
+    for w in r.not_pronoun:
+        masked = masked.replace(w, "\0" * len(w))
+    best = None
+    for kind, words in r.pronouns.items():
+        for w in sorted(words, key=len, reverse=True):
+            i = masked.find(w)
+            if i >= 0 and (best is None or i < best[0] or (i == best[0] and len(w) > len(best[1]))):
+                best = (i, w, kind)
+    return (best[1], best[2]) if best else None
+
+
+def find_referent(kind: str, state: list[Turn], word: str = "") -> str | None:
+    """What a pronoun means: the entity the previous answer gave when the question asked for one,
+    else the entity of that kind in the previous question, else in its answer; then further back.
+    "它" may also mean a place a question was about ("东莞有多少家？" + "它在全省排第几？")."""
+    if kind == "pair":
+        return _last_pair(state)
+    if kind == "item":
+        return _last_item(state)
+    if kind in ("former", "latter"):
+        pair = last_two(state)
+        return pair[kind == "latter"] if pair else None
+    any_place = word in rules().lexicon["pronoun_any"]
+    kinds = {"company": ("company", "agency", "place"), "agency": ("agency", "company"),
+             "person": ("person", "company", "agency"), "place": ("place",),
+             "document": ("document",)}[kind]
+    if kind == "person":  # "他" is a person named in the last turns before it is any company
+        person = next((n for t in reversed(state[-3:]) for src in (t.about, t.named) for n in src.get("person", [])), None)
+        if person:
+            return person
+    level = next((lv for ch, lv in PRONOUN_LEVEL.items() if ch in word), None) if kind == "place" else None
+    found = (level is not None and _first_named(state, kind, kinds, lambda n: place_level(n) == level)
+             or _first_named(state, kind, kinds, lambda n: True))  # "该区" means a district first
+    if found:
+        return found
+    places = state[-1].about.get("place", [])
+    return places[0] if any_place and places else None
+
+
+def _first_named(state: list[Turn], kind: str, kinds: tuple[str, ...], fits) -> str | None:
+    for turn in reversed(state[-3:]):
+        sources = ([turn.named, turn.about] if turn.asks_entity else [turn.about, turn.named])
+        for src in sources:
+            for k in kinds:
+                names = [n for n in src.get(k, []) if (k != "place" or kind == "place" or turn.asks_entity) and fits(n)
+                         # the entity an answer gives is one its question did not name
+                         and not (src is turn.named and turn.asks_entity and n in turn.resolved)]
+                if names:
+                    return names[0]
+    return None
+
+
+def _last_item(state: list[Turn]) -> str | None:
+    """"这一点": the item the last item reference was about, by its first clause ("“政府的政策和扶持”")."""
+    turn = next((t for t in reversed(state[-2:]) if t.rule == "ordinal"), None)
+    m = turn and ITEM_ASKED.match(turn.resolved)
+    return f"“{re.split(r'[，,；;]', m.group(1))[0]}”" if m else None
+
+
+def _last_pair(state: list[Turn]) -> str | None:
+    """"两者"/"两地": the last two places (or companies) the conversation asked about."""
+    pair = last_two(state)
+    return f"{pair[0]}和{pair[1]}" if pair else None
+
+
+def last_two(state: list[Turn]) -> tuple[str, str] | None:
+    """The last two places (or companies) asked about, in the order they were asked ("前者", "后者")."""
+    for kind in ("place", "company", "agency"):
+        names: list[str] = []
+        for turn in reversed(state):
+            for n in reversed(turn.about.get(kind, [])):
+                if n not in names:
+                    names.append(n)
+        if len(names) >= 2:
+            return names[1], names[0]
+    return None
+
+
+def item_list(state: list[Turn], outline=None) -> tuple[list[str], int] | None:
+    """(the items an item reference means, the turn they belong to): the last answer that listed
+    some, the same list as the last item reference, or the handbook's outline of that turn's topic."""
+    k = next((i for i in range(len(state) - 1, -1, -1) if state[i].rule != "ordinal" and len(state[i].items) >= 2), None)
+    prev = state[-1]
+    if prev.rule == "ordinal" and prev.source_turn is not None:
+        k = prev.source_turn  # "那第四条呢？" after "第二条具体说说": the same list
+    if k is None and prev.rule != "ordinal":
+        k = len(state) - 1  # the answer listed nothing (it was refused): the topic's own outline may
+    if k is None:
+        return None
+    items = state[k].items
+    if not state[k].enumerated and outline is not None:
+        items = outline(state[k].resolved) or items  # the handbook's points on that topic
+    return items, k
+
+
+def short_item(item: str) -> str:
+    """An item as quoted in a question: its whole clauses up to MAX_ITEM_CHARS, else its first characters."""
+    clauses = re.split(r"(?<=[，,；;])", item)
+    out = ""
+    for c in clauses:
+        if len(out) + len(c) > MAX_ITEM_CHARS:
+            break
+        out += c
+    return (out or item[:MAX_ITEM_CHARS]).strip("，,；; ")
+
+
+def item_question(item: str, rest: str) -> str:
+    """The question about one item: what the follow-up asks of it when it says more than "具体说说"
+    ("…，政府和国资该怎么做？"), else its details ("具体怎么做？", "具体指什么？")."""
+    r = rules()
+    item = short_item(item)
+    said = r.item_filler.sub("", rest).strip("，,。？?！! ")
+    if len(r.ordinal_ask_words.sub("", said)) >= MIN_ITEM_ASK_CHARS and r.question_word.search(said):
+        return f"“{item}”，{said}？"
+    ask = next((tail for rx, tail in r.ordinal_ask if rx.search(rest)), r.ordinal_default)
+    return f"“{item}”{ask}"
+
+
+def resolve_ordinal(question: str, state: list[Turn], outline=None) -> tuple[str, int] | None:
+    r = rules()
+    m = r.ordinal.search(question)
+    listed = item_list(state, outline)
+    if listed is None:
+        return None
+    items, k = listed
+    if len(items) < 2:
+        topic = re.split(r"[？?]", state[k].resolved)[0]
+        ask = next((tail for rx, tail in r.ordinal_ask if rx.search(question)), r.ordinal_default)
+        return f"{topic}，{m.group()}{ask}", k
+    word = m.group(1)
+    if word.startswith(("最后", "倒数")):
+        pos = len(items)
+    else:
+        n = word[1:]
+        pos = int(n) if n.isdigit() else cn_number(n)
+    if not 1 <= pos <= len(items):
+        return None
+    return item_question(items[pos - 1], question[m.end():]), k
+
+
+def resolve_elliptical(new: str, prev: Turn, companies: list[str]) -> tuple[str, str, None] | None:
+    r = rules()
+    new = re.sub(r"^(?:和|跟|与|同)(.+?)(?:比|相比|对比|比较)?$", r"\1", new.strip("，, 的"))  # "和上一年比"
+    base = prev.resolved.rstrip("？?。 ")
+    for word, shift in sorted(r.relative_time.items(), key=lambda x: -len(x[0])):
+        if word in new:
+            shifted = shift_time(prev.resolved, shift)
+            return (shifted, "time", None) if shifted else (f"{base}，{word}是多少？", "time", None)
+    if r.relative_past.match(new):  # "五年前呢？": the previous question, then
+        now = r.present_time.search(prev.resolved)
+        return (prev.resolved[:now.start()] + new + prev.resolved[now.end():] if now else new + prev.resolved), "time", None
+    when = YEAR.search(new) or BATCH.search(new)
+    if when and len(new) <= len(when.group()) + 1:  # "那2022年呢？", "第四批呢？": another time
+        return swap_time(prev.resolved, when.group()), "time", None
+    got = subjects_named(new, companies)
+    entity = next((k for k in ENTITY_KINDS if k in got), None)
+    if entity and "measure" in got and got[entity] != prev.about.get(entity):
+        # "那东莞的融资呢？": a new subject and a new measure; "那东莞的单项冠军有几家呢？" asks its own way
+        return (f"{new}？" if r.question_word.search(new) else f"{new}是多少？"), "swap", None
+    if entity and not ("measure" in got and got[entity] == prev.about.get(entity)):
+        return swap_entity(prev, entity, got[entity], companies), "swap", None
+    if "measure" in got:
+        return swap_measure(prev, new), "measure", None
+    if "aspect" in got:
+        aspect = got["aspect"][0]
+        return f"{base}，{new}{r.aspect_tails.get(aspect, '是什么')}？", "aspect", None
+    return None
+
+
+def swap_entity(prev: Turn, kind: str, new: list[str], companies: list[str]) -> str:
+    """Replace the previous question's entities of this kind; a compared pair ("深圳和广州谁的…多")
+    replaced by one entity loses its comparison wording."""
+    r = rules()
+    q = prev.resolved
+    old = prev.about.get(kind, [])
+    if not old:  # a narrowing name goes before what was counted: "深圳有多少家科创板上市小巨人？"
+        counted = next((q.find(x) for x in prev.about.get("measure", []) if x in r.lexicon["qualifier"]), -1)
+        at = counted if kind in NARROWING_KINDS and counted >= 0 else 0
+        return q[:at] + "和".join(new) + q[at:]
+    alt = "|".join(map(re.escape, sorted(old, key=len, reverse=True)))
+    run = re.search(rf"(?:{alt})(?:\s*(?:和|与|跟|及|、|，|,|还是|以及|对比|比)\s*(?:{alt}))+", q)
+    joined = "和".join(new)
+    if run and len(new) == 1:
+        rest = r.comparison.sub("", q[run.end():])
+        rest = re.sub(r"[？?。！!]+$", "", rest)
+        if not r.question_word.search(rest):  # "谁的…多": the compared amount is what is asked
+            rest = re.sub(r"(多|高|大|快|少|低|强|靠前|领先)$", "", rest) + "有多少"
+        rest = "的" + re.sub(r"^[的，,\s]+", "", rest)
+        return f"{q[:run.start()]}{joined}{rest}？"
+    if run:
+        return q[:run.start()] + joined + q[run.end():]
+    return _swap_by_level(q, [o for o in old if o in q] or old, new)
+
+
+def _swap_by_level(q: str, old: list[str], new: list[str]) -> str:
+    """Each new name replaces the earlier name of its level: a city a city ("广东上市的小巨人里，深圳
+    有多少家？" + "那广州呢？" -> "…广州有多少家？"), a district a district ("佛山南海区…" + "三水呢？" ->
+    "佛山三水…"); a name of a level the question lacks goes after the name before it."""
+    by_level: dict[int, list[str]] = {}
+    for n in new:
+        by_level.setdefault(place_level(n), []).append(n)
+    anchor = None  # the end of the last name put in
+    for level in sorted(by_level):
+        joined = "和".join(by_level[level])
+        target = next((o for o in old if place_level(o) == level and o in q), None)
+        if target is None and anchor is None:
+            target = old[0] if old[0] in q else None
+        if target is not None:
+            i = q.find(target)
+            q, anchor = q[:i] + joined + q[i + len(target):], i + len(joined)
+            districts = [o for o in old if place_level(o) == 2 and o != target]
+            if level < 2 and 2 not in by_level and districts:
+                # another city: the old city's district goes too ("广州黄埔区…" + "东莞呢？" -> "东莞…")
+                tail = re.match(r"的?(?:%s)" % "|".join(map(re.escape, districts)), q[anchor:])
+                q = q[:anchor] + q[anchor + tail.end():] if tail else q
+        else:
+            anchor = anchor or 0
+            q, anchor = q[:anchor] + joined + q[anchor:], anchor + len(joined)
+    return q
+
+
+def swap_measure(prev: Turn, new: str) -> str:
+    """The same subjects, another measure: "珠三角和长三角的培育比各是多少？"."""
+    subjects = ([n for k in ("place", "company", "agency", "person", "board") for n in prev.about.get(k, [])]
+                or prev.about.get("industry", []))
+    if not subjects:
+        old = prev.about.get("measure", [])
+        base = prev.resolved.replace(old[0], new, 1) if old else f"{new}：{prev.resolved}"
+        return base
+    for name in subjects:  # "普渡科技的专利" after a question about 普渡科技: the measure is "专利"
+        new = new.replace(name, "")
+    new = new.strip("的 ，,")
+    if new in rules().lexicon["relative_measure"]:  # "培育比" of the previous measure (单项冠军)
+        new = "".join(m for m in prev.about.get("measure", []) if m not in new) + new
+    time = "".join(f"{y}年" for y in YEAR.findall(prev.resolved))
+    each = "各是多少？" if len(subjects) > 1 else "是多少？"
+    return f"{time}{'和'.join(subjects)}的{new}{each}"
+
+
+def swap_time(q: str, when: str) -> str:
+    """The previous question at another year or batch (prefixed when it named none)."""
+    rx = YEAR if YEAR.fullmatch(when) else BATCH
+    m = rx.search(q)
+    return q[:m.start()] + when + q[m.end():] if m else when + q
+
+
+def shift_time(q: str, shift: int) -> str | None:
+    m = YEAR.search(q)
+    if m:
+        return q[:m.start(1)] + str(int(m.group(1)) + shift) + q[m.end(1):]
+    b = BATCH.search(q)
+    if b:
+        n = CN_ORDINALS.index(b.group(1)) + 1 + shift
+        if 1 <= n <= 10:
+            return q[:b.start(1)] + CN_ORDINALS[n - 1] + q[b.end(1):]
+    return None
+
+
+def inherit_measure(question: str, state: list[Turn], companies: list[str], max_chars: int = MAX_INHERIT_CHARS,
+                    kinds: tuple[str, ...] = ("place", "board")) -> str | None:
+    """A short question naming a subject but no measure takes the previous question's measure:
+    "深圳占了多少？" after "广东现在上市的小巨人累计有多少家？" -> "深圳上市小巨人占了多少？". The
+    subject is a place or board (a company named on its own is asked about itself: "普渡科技累计出货多少台？")."""
+    got = subjects_named(question, companies)
+    if "measure" in got or "tier" in got or len(question) > max_chars:
+        return None
+    question = rules().opening.sub("", question)  # "那深圳是多少？" -> "深圳上市小巨人是多少？"
+    subjects = [n for k in kinds for n in got.get(k, [])]
+    if not subjects:
+        return None
+    insert = _measure_words(question, state)
+    if not insert:
+        return None
+    last = subjects[-1] if question.find(subjects[-1]) > question.find(subjects[0]) else subjects[0]
+    i = question.find(last) + len(last)
+    i += bool(re.match(r"[市区省县镇]", question[i:]))  # after "东莞市", not inside it
+    rest = re.sub(r"^(?:那边|这边|那里|这里)", "", question[i:])  # "佛山那边哪个区最多"
+    return question[:i] + insert + rest
+
+
+def _measure_words(question: str, state: list[Turn]) -> str:
+    """What the previous question counted; "小巨人" when the conversation is about them."""
+    return carried_population(state[-1], question, any("小巨人" in t.resolved for t in state))
+
+
+def inherit_subject(question: str, prev: Turn, companies: list[str]) -> str | None:
+    """A short question that goes on about the previous subjects without naming any ("其中上市的有几家？"
+    after "广州有多少家小巨人？") is asked about them: "广州小巨人其中上市的有几家？"."""
+    r = rules()
+    got = subjects_named(question, companies)
+    # without a word that goes on ("其中", "那"), a question naming its population or topic is one of its own
+    own = "小巨人" in question or "tier" in got or r.own_topic.search(question)
+    if any(k in got for k in ENTITY_KINDS) or not (r.continues.match(question) or (len(question) <= r.max_continuation_chars and not own)):
+        return None
+    subjects = [n for k in ("place", "company", "agency", "person", "board", "industry", "ownership") for n in prev.about.get(k, [])]
+    if not subjects or not r.question_word.search(question):
+        return None
+    question = r.opening.sub("", question)
+    question = next((question[len(w):] for w in r.lexicon["pronoun_population"] if question.startswith(w)), question)
+    return _time_of(prev, question) + join_subjects(subjects) + _previous_population(prev, question) + question
