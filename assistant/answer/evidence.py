@@ -22,6 +22,7 @@ from ..citations import number_in
 from ..index import Index
 from ..retrieval import Filters, Hit
 from . import doc2query
+from .dialogue_state import DISTRICT, is_district, rules as dialogue_rules
 from .lexicon import alternatives
 from .rules import RULES
 from .frame import VALUE, Frame, names_place, support_text, value_bound
@@ -268,6 +269,28 @@ def novel_year(u: Unit, c: Context) -> float:
     return float(any(y not in year_scope(u, c) and y not in asked for y in c.frame.years))
 
 
+def _last_district(text: str) -> int:
+    """Where the last district or town named in text starts (-1: none): "松山湖", "黄埔区", "寮步镇"."""
+    named = [text.rfind(d) for d in dialogue_rules().lexicon["district"]]
+    return max([*named, *(m.start() for m in DISTRICT.finditer(text))], default=-1)
+
+
+def value_of_district(u: Unit, c: Context) -> float:
+    """The unit's first value of the asked type follows a district or town more closely than any asked
+    place: a part of what was asked for ("松山湖“小巨人”合计数量达到27家" asked "东莞有多少家"). 0 when
+    the question names a district or asks at that level ("哪个区最多", "区域分布")."""
+    f = c.frame
+    rx = VALUE.get(f.answer_type)
+    if rx is None or any(is_district(p) for p in f.places) or _last_district(f.question) >= 0 \
+            or any(ch in f.question for ch in "区镇县"):
+        return 0.0
+    m = rx.search(u.text)
+    if not m:
+        return 0.0
+    before = u.text[:m.start()]
+    return float(_last_district(before) > max((before.rfind(p) for p in f.places), default=-1))
+
+
 def _how(c: Context) -> bool:
     return c.frame.answer_type == "how"
 
@@ -282,6 +305,7 @@ SCORES: dict[str, Callable[[Unit, Context], float]] = {
     "missing_idf": missing_idf,
     "novel_idf": novel_idf,
     "novel_year": novel_year,
+    "value_of_district": value_of_district,
     "qualifier_share": qualifier_share,
     "chunk_rank_inv": lambda u, c: 1.0 / c.chunk_rank[u.id] if u.id in c.chunk_rank else 0.0,
     "chunk_retrieved": lambda u, c: float(u.id in c.chunk_rank),
