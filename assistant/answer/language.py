@@ -189,6 +189,16 @@ def english_query(question: str) -> EnglishQuery:
     return EnglishQuery("".join(parts), used)
 
 
+LATIN_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]+(?:[-+][A-Za-z0-9]+)*(?![A-Za-z0-9])")
+
+
+def identifier(token: str) -> bool:
+    """An acronym or product name kept as written ("C-Eval", "RFID", "F5G", "ERP+PDM+MES"): two capitals
+    or a letter with a digit. Words ("Shenzhen", "listed") and numbers ("2023") are not."""
+    letters = sum(ch.isalpha() for ch in token)
+    return letters > 0 and (sum(ch.isupper() for ch in token) >= 2 or any(ch.isdigit() for ch in token))
+
+
 def _clause_query(clause: str, first: bool) -> tuple[str, list[Entry]]:
     taken = [False] * len(clause)
     found: list[tuple[int, Entry]] = []
@@ -208,19 +218,23 @@ def _clause_query(clause: str, first: bool) -> tuple[str, list[Entry]]:
         found.append((m.start(), Entry("chinese", m.group(), (m.group(),), m.group())))
     for m in ORDINAL.finditer(clause):
         found.append((m.start(), Entry("time", f"第{m.group(1)}", (m.group(),), m.group())))
+    for m in LATIN_TOKEN.finditer(clause):  # acronyms and product names read the same in both languages
+        if identifier(m.group()) and not any(taken[m.start():m.end()]):
+            found.append((m.start(), Entry("identifier", m.group(), (m.group(),), m.group())))
     found.sort(key=lambda x: x[0])
     entries = [e for e in dict.fromkeys(e for _, e in found) if e.zh]
     if not first or any(e.kind in SUBJECT_KINDS for e in entries):
         # "it" of a later clause, or beside a named subject, is that subject: not a follow-up
         entries = [e for e in entries if e.kind != "pronoun"]
-    order = ("pronoun", "time", "chinese") + SUBJECT_KINDS + ("industry", "measure", "term", "question")
+    order = ("pronoun", "time", "chinese") + SUBJECT_KINDS + ("industry", "measure", "term", "identifier", "question")
     ranked = sorted(entries, key=lambda e: order.index(e.kind))
     out = ""
     for prev, e in zip([None] + ranked, ranked):
         if e.zh in out:
             continue
         # two places (or companies) in a row are compared or listed: "苏州、南京"
-        out += ("、" if prev is not None and prev.kind == e.kind and e.kind in SUBJECT_KINDS else "") + e.zh
+        out += ("、" if prev is not None and prev.kind == e.kind and e.kind in SUBJECT_KINDS
+                else " " if out[-1:].isascii() and out[-1:].isalnum() and e.zh[:1].isascii() else "") + e.zh
     return out, entries
 
 

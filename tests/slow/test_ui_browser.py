@@ -229,7 +229,7 @@ def test_bad_input_message_in_chat(page):
 
 
 def test_footnote_markers_are_superscripts_and_spans_shown_once(page, index):
-    ask(page, "深创投和深圳的长期资本怎么支持小巨人上市？", 1)  # cited: two neighbouring sentences of one paragraph
+    ask(page, "深圳的长期资本怎么支持小巨人？", 1)  # cited: two neighbouring sentences of one paragraph
     sources = page.locator("#sources")
     expect(sources).not_to_contain_text("^[")
     assert page.locator("#sources sup.fn").count() >= 1
