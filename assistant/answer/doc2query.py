@@ -4,8 +4,10 @@ Every single-turn question of the blind bank's train split is stored with its qu
 writer and its evidence (built by `assistant doc2query`, devtools/doc2query.py). An answer unit inherits
 the questions whose evidence it holds, so a new wording of an old question finds the unit even when it
 shares no word with it ("那家做锂电设备的佛山公司" asked before about the unit that names the company).
-Two kinds of evidence come from it, as features for the confidence model (evidence.py):
-- asked_before: the closest question someone asked about this unit;
+What comes from it:
+- a third retrieval ranking: the chunks that answer the closest stored questions (retrieval.AskedRetriever);
+- asked_before: the closest question someone asked about this unit (a feature, evidence.py);
+- novel_idf / novel_year: asked words the unit lacks that no earlier question about it used either;
 - q_answerable_before / q_unanswerable_before: the closest question any writer asked that the handbook
   answers / does not answer (a tempting unanswerable resembles earlier tempting unanswerables).
 Only train-split writers are stored, so dev and sealed stay unseen. A question of a stored writer (the
