@@ -41,7 +41,8 @@ class Config:
     # answer_threshold overrides the model's threshold when set.
     confidence_model: Path = ROOT / "assistant" / "answer" / "data" / "confidence.json"
     answer_threshold: float | None = None
-    # Train-split questions with their evidence (`assistant doc2query`): a feature of the confidence model.
+    # Train-split questions with their evidence (`assistant doc2query`): a retrieval ranking and features of
+    # the confidence model.
     # None: no stored questions (the doc2query features are 0).
     doc2query: Path | None = ROOT / "assistant" / "answer" / "data" / "doc2query.npz"
     # Decline questions naming a company or place the handbook never names (jieba name tags). Off: on the
