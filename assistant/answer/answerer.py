@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ..chunking import Unit
 from ..citations import Citation, verify
@@ -41,7 +42,12 @@ class Decision:
     confidence: float = 0.0
     threshold: float = 0.0
     unit: str = ""  # the best candidate's text (first 60 chars)
-    top_features: list[tuple[str, float]] = field(default_factory=list)
+    # the features that moved the best candidate most: computed only when a report asks (not per answer)
+    explain: Callable[[], list[tuple[str, float]]] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def top_features(self) -> list[tuple[str, float]]:
+        return self.explain() if self.explain else []
 
     def as_json(self) -> dict:
         return {"question": self.question, "reason": self.reason, "confidence": round(self.confidence, 4),
@@ -152,7 +158,7 @@ def answer_one(question: str, index: Index, filters: Filters, timings: dict) -> 
         return [], hits, Decision(question, "no_candidate", threshold=s.threshold)
     best = ranked[0]
     d = Decision(question, "answered" if best.p >= s.threshold else "below_threshold", best.p, s.threshold,
-                 best.unit.text[:60], model.contributions(best))
+                 best.unit.text[:60], lambda: model.contributions(best))
     chosen = pick_units(ranked, f, index, s) if best.p >= s.threshold else []
     timings["select"] = timings.get("select", 0.0) + (time.perf_counter() - t1) * 1e3
     return chosen, hits, d

@@ -107,16 +107,20 @@ def test_place_levels():
     assert [place_level(n) for n in ("广东", "长三角", "深圳", "苏州", "南山区", "松山湖", "三水")] == [0, 0, 1, 1, 2, 2, 2]
 
 
+def _present_quoting(source: str, understood):
+    """An answer that quotes the whole one-line source once, presented as `understood`."""
+    cited = [Citation(1, "handbook", 0, len(source), "x", source)]
+    return present(Answer(understood.asked, source + "[1]", False, cited), understood, {"handbook": source})
+
+
 def test_a_swapped_in_place_the_answer_never_names_is_refused(companies):
     history = conversation(["佛山小巨人平均专利拥有量是多少？"], [])
     source = "东莞专精特新“小巨人”平均专利拥有量为136项。"
-    cited = [Citation(1, "handbook", 0, len(source), "x", source)]
     u = understand("那惠州呢？", history, companies)
     assert (u.rule, u.swapped_in) == ("swap", ["惠州"])
-    a = present(Answer("那惠州呢？", source + "[1]", False, list(cited)), u, {"handbook": source})
+    a = _present_quoting(source, u)
     assert a.refused and not a.citations and "惠州" in a.notice
-    kept = present(Answer("那东莞呢？", source + "[1]", False, list(cited)), understand("那东莞呢？", history, companies),
-                   {"handbook": source})
+    kept = _present_quoting(source, understand("那东莞呢？", history, companies))
     assert not kept.refused and "136项" in kept.answer and kept.citations
 
 
@@ -129,10 +133,9 @@ def test_an_item_is_quoted_by_whole_clauses():
 def test_a_time_the_answer_never_names_is_refused(companies):
     history = conversation(["2023年广东新增多少家小巨人？"], [])
     source = "2023年广东新增“小巨人”企业数量为428家。"
-    cited = [Citation(1, "handbook", 0, len(source), "x", source)]
     u = understand("那2021年呢？", history, companies)
     assert (u.rule, u.swapped_in) == ("time", ["2021年"])
-    a = present(Answer("那2021年呢？", source + "[1]", False, list(cited)), u, {"handbook": source})
+    a = _present_quoting(source, u)
     assert a.refused and "2021年" in a.notice
     assert understand("五年前呢？", conversation(["东莞CIO现在年薪多少？"], []), companies).swapped_in == ["五年前"]
 
