@@ -9,6 +9,9 @@ the asked place is missing, and an earlier writer's near-identical question mean
 split, trees refused more unanswerable questions than the logistic model at the same false-refusal cap.
 The model file is plain JSON (every node of every tree) with its provenance, read once per process and
 evaluated with numpy: no scikit-learn at run time.
+A veto is a feature that rules a candidate out whatever the trees say (p = 0): one so rare among the
+positives that trees with large leaves never isolate it, such as a sentence dated to another year than
+the asked one. train.py names the vetoes and records how many training positives each would have lost.
 """
 
 from __future__ import annotations
@@ -83,6 +86,7 @@ class ConfidenceModel:
     reference: np.ndarray  # each feature's training mean: what a contribution is measured against
     threshold: float
     provenance: dict
+    vetoes: tuple[str, ...] = ()  # features that, at 1, rule a candidate out
 
     def matrix(self, cands: list[Candidate]) -> np.ndarray:
         return np.array([[c.features[n] for n in self.features] for c in cands], dtype=np.float64)
@@ -90,7 +94,14 @@ class ConfidenceModel:
     def probabilities(self, cands: list[Candidate]) -> np.ndarray:
         if not cands:
             return np.zeros(0)
-        return _sigmoid(self.trees.raw(self.matrix(cands)) + self.baseline)
+        x = self.matrix(cands)
+        p = _sigmoid(self.trees.raw(x) + self.baseline)
+        for name in self.vetoes:
+            p[x[:, self.features.index(name)] >= 1.0] = 0.0
+        return p
+
+    def vetoed_by(self, c: Candidate) -> str | None:
+        return next((n for n in self.vetoes if c.features.get(n, 0.0) >= 1.0), None)
 
     def score(self, cands: list[Candidate]) -> list[Candidate]:
         """Set each candidate's p and return them best first."""
@@ -100,7 +111,10 @@ class ConfidenceModel:
 
     def contributions(self, c: Candidate, top: int = 4) -> list[tuple[str, float]]:
         """The features that moved this candidate's score most (for eval reports): how much the
-        log-odds drop when one feature is set back to its training mean."""
+        log-odds drop when one feature is set back to its training mean. A veto is named first."""
+        veto = self.vetoed_by(c)
+        if veto:
+            return [(f"veto:{veto}", -30.0)]  # the clipped log-odds of p = 0
         x = self.matrix([c])
         probes = np.repeat(x, len(self.features), axis=0)
         probes[np.arange(len(self.features)), np.arange(len(self.features))] = self.reference
@@ -111,7 +125,7 @@ class ConfidenceModel:
     def to_json(self) -> dict:
         return {"kind": "boosted_trees", "features": list(self.features), "baseline": float(self.baseline),
                 "reference": [round(float(v), 8) for v in self.reference], "threshold": round(float(self.threshold), 6),
-                "provenance": self.provenance, "trees": self.trees.to_json()}
+                "vetoes": list(self.vetoes), "provenance": self.provenance, "trees": self.trees.to_json()}
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -124,11 +138,14 @@ def from_json(d: dict) -> ConfidenceModel:
         raise ModelError(f"置信度模型使用了未知的特征：{sorted(set(feats) - set(FEATURES))[:3]}；请运行 assistant train")
     if d.get("kind") != "boosted_trees":
         raise ModelError("置信度模型的格式已过时；请运行 assistant train")
+    vetoes = tuple(d.get("vetoes", ()))
+    if set(vetoes) - set(feats):
+        raise ModelError(f"置信度模型的否决特征不在特征表中：{sorted(set(vetoes) - set(feats))[:3]}；请运行 assistant train")
     trees = forest(d["trees"])
     if len(trees.feature) and (trees.feature.min() < 0 or trees.feature.max() >= len(feats)):
         raise ModelError("置信度模型的树引用了不存在的特征；请运行 assistant train")
     return ConfidenceModel(feats, trees, float(d["baseline"]), np.array(d["reference"], dtype=np.float64),
-                           float(d["threshold"]), dict(d.get("provenance", {})))
+                           float(d["threshold"]), dict(d.get("provenance", {})), vetoes)
 
 
 @lru_cache(maxsize=4)

@@ -32,6 +32,7 @@ PRESCRIPTIVE = RULES.patterns["prescriptive"].pattern
 ADVICE_SECTION = RULES.patterns["advice_section"].pattern
 # A report-wide or section-wide date: "截至2023年7月" states the time of every figure under it.
 AS_OF = re.compile(r"截至\s*((?:19|20)\d{2})\s*年")
+YEAR = re.compile(r"(?:19|20)\d{2}")
 ANSWER_TYPES = ("date", "how", "percent", "list", "amount", "count", "number", "entity", "fact")
 SKIPPED_KINDS = ("chart", "toc")
 MIN_UNIT_CHARS = 8
@@ -101,12 +102,39 @@ def gate_years(u: Unit, c: Context) -> float:
     return float(all(y in scope for y in c.frame.years))
 
 
+def sentence_text(u: Unit, c: Context) -> str:
+    """The whole sentence a unit belongs to. A clause split at ；inherits what its sentence stated before
+    it: in "截至2023年7月，南海区…37家；顺德紧随其后，拥有28家…" the 28 is as of 2023."""
+    def build() -> list[str]:
+        units, out, group = c.index.units, [], []
+        for x in units:
+            group.append(x)
+            if not (x.joins_next and x.id + 1 < len(units) and units[x.id + 1].chunk == x.chunk):
+                out += ["".join(g.text for g in group)] * len(group)
+                group = []
+        return out
+    return c.index.extra("sentence", build)[u.id]
+
+
+def _sentence_support(u: Unit, c: Context) -> str:
+    return f"{sentence_text(u, c)}\n{u.section}\n{u.company or ''}"
+
+
 def gate_years_in_sentence(u: Unit, c: Context) -> float:
-    return float(all(y in _support(u, c) for y in c.frame.years))
+    return float(all(y in _sentence_support(u, c) for y in c.frame.years))
+
+
+def year_conflict(u: Unit, c: Context) -> float:
+    """The sentence dates its facts with a year, and not with the asked one: "2023年…占比70%" asked
+    for 2022 answers another year's question (a sentence with no year at all does not conflict)."""
+    if not c.frame.years:
+        return 0.0
+    scope = _sentence_support(u, c)
+    return float(not any(y in scope for y in c.frame.years) and bool(YEAR.search(sentence_text(u, c))))
 
 
 def gate_figures(u: Unit, c: Context) -> float:
-    return float(all(number_in(n, "", u.text) for n in c.frame.figures))
+    return float(all(number_in(n, "", sentence_text(u, c)) for n in c.frame.figures))
 
 
 def qualifier_share(u: Unit, c: Context) -> float:
@@ -305,6 +333,7 @@ SCORES: dict[str, Callable[[Unit, Context], float]] = {
     "missing_idf": missing_idf,
     "novel_idf": novel_idf,
     "novel_year": novel_year,
+    "year_conflict": year_conflict,
     "value_of_district": value_of_district,
     "qualifier_share": qualifier_share,
     "chunk_rank_inv": lambda u, c: 1.0 / c.chunk_rank[u.id] if u.id in c.chunk_rank else 0.0,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import assistant  # noqa: F401  (the package's lazy names)
 from assistant.answer.answerer import gather
 from assistant.retrieval import Filters
@@ -30,3 +32,22 @@ def test_a_question_about_a_district_wants_the_districts_figure(index):
 def test_a_question_at_district_level_wants_the_districts_figure(index):
     feats = _features(index, "东莞哪个区的小巨人最多？")
     assert _of(feats, "松山湖“小巨人”合计数量达到27家")["value_of_district"] == 0.0
+
+
+def test_a_sentence_dated_to_another_year_conflicts_with_the_asked_year(index):
+    feats = _features(index, "2021年粤科金融集团直接投资的项目中专精特新企业占比多少？")
+    assert _of(feats, "又如粤科金融集团2023年直接投资的项目")["year_conflict"] == 1.0
+    same = _features(index, "2023年粤科金融集团直接投资的项目中专精特新企业占比多少？")
+    assert _of(same, "又如粤科金融集团2023年直接投资的项目")["year_conflict"] == 0.0
+
+
+def test_a_sentence_without_a_year_does_not_conflict(index):
+    feats = _features(index, "2021年深圳有多少家小巨人？")
+    assert all(f["year_conflict"] == 0.0 for t, f in feats.items() if not re.search(r"(19|20)\d\d", t))
+
+
+def test_a_clause_inherits_the_date_its_sentence_stated_before_it(index):
+    # "从区域看，截至2023年7月，南海区…37家；顺德紧随其后，拥有28家…": the 28 is as of July 2023
+    feats = _features(index, "截至2023年7月，顺德有多少家小巨人？")
+    clause = _of(feats, "顺德紧随其后，拥有28家")
+    assert clause["gate_years_sentence"] == 1.0 and clause["gate_figures"] == 1.0 and clause["year_conflict"] == 0.0

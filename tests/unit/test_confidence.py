@@ -12,10 +12,10 @@ from assistant.answer.evidence import FEATURES, Candidate
 from assistant.devtools.train import choose_threshold
 
 
-def _model(trees: list, baseline: float = 0.0, threshold: float = 0.5):
+def _model(trees: list, baseline: float = 0.0, threshold: float = 0.5, vetoes: tuple = ()):
     feats = list(FEATURES)
     return from_json({"kind": "boosted_trees", "features": feats, "baseline": baseline, "reference": [0.0] * len(feats),
-                      "threshold": threshold, "trees": trees})
+                      "threshold": threshold, "trees": trees, "vetoes": list(vetoes)})
 
 
 def _stump(feature: str, threshold: float, left: float, right: float) -> list:
@@ -57,6 +57,18 @@ def test_contributions_name_the_feature_that_moved_the_score():
     assert top[0] == ("dense", 3.0)  # back at its reference (0.0) the row would lose 2 and gain -1
 
 
+def test_a_veto_rules_a_candidate_out_whatever_the_trees_say():
+    m = _model([_stump("dense", 0.5, -1.0, 5.0)], vetoes=("year_conflict",))
+    p = m.probabilities([_cand(dense=0.9, year_conflict=1.0), _cand(dense=0.9)])
+    assert p[0] == 0.0 and p[1] > 0.99
+    assert m.contributions(_cand(dense=0.9, year_conflict=1.0))[0][0] == "veto:year_conflict"
+
+
+def test_a_veto_on_an_unknown_feature_is_refused():
+    with pytest.raises(ModelError, match="assistant train"):
+        _model([], vetoes=("no_such_feature",))
+
+
 def test_model_with_unknown_features_is_refused():
     with pytest.raises(ModelError):
         from_json({"kind": "boosted_trees", "features": ["no_such_feature"], "baseline": 0, "reference": [0],
@@ -78,6 +90,10 @@ def test_shipped_model_loads_with_provenance():
     assert set(m.features) <= set(FEATURES)
     assert 0.0 < m.threshold < 1.0
     assert m.provenance["command"] == "assistant train" and m.provenance["train_files"]
+    # every veto records what it cost in training: almost no candidate that held the answer
+    for name in m.vetoes:
+        cost = m.provenance["vetoes"][name]
+        assert cost["positives"] <= 0.005 * m.provenance["positives"] and cost["candidates"] > 100
 
 
 def test_threshold_respects_the_false_refusal_cap():
