@@ -142,6 +142,12 @@ def qualifier_share(u: Unit, c: Context) -> float:
     return sum(bool(re.search(q, u.text)) for q in qs) / len(qs) if qs else 1.0
 
 
+def unasked_qualifier(u: Unit, c: Context) -> float:
+    """The sentence counts a narrower measure than the one asked: "累计上市“小巨人”有241家" names 上市,
+    which "广东共有多少家小巨人" does not ask about."""
+    return float(any(q.cue.search(u.text) and not q.cue.search(c.frame.question) for q in RULES.qualifiers))
+
+
 def gate_company(u: Unit, c: Context) -> float:
     if not c.frame.companies:
         return 1.0
@@ -336,6 +342,7 @@ SCORES: dict[str, Callable[[Unit, Context], float]] = {
     "year_conflict": year_conflict,
     "value_of_district": value_of_district,
     "qualifier_share": qualifier_share,
+    "unasked_qualifier": unasked_qualifier,
     "chunk_rank_inv": lambda u, c: 1.0 / c.chunk_rank[u.id] if u.id in c.chunk_rank else 0.0,
     "chunk_retrieved": lambda u, c: float(u.id in c.chunk_rank),
     "place_in_sentence": lambda u, c: float(bool(c.frame.places) and any(p in u.text for p in c.frame.places)),

@@ -30,6 +30,9 @@ DISTRICT = re.compile(r"[\u4e00-\u9fff]{2}(?:区|镇|县)(?!域)")
 QUALIFIERS = tuple((q.cue.pattern, q.support) for q in RULES.qualifiers)
 TASK_REQUEST = RULES.patterns["task_request"].pattern
 MEASURE_WORD = RULES.patterns["measure_word"].pattern
+# The month and day of a date ("截至2023年7月", "7月底", "3月15日") belong to the date, which the year
+# checks; they are not figures the sentence must state ("成立不到5年").
+DATE_PARTS = re.compile(r"(?<![\d.])\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?|(?<![\d.])\d{1,2}\s*日")
 META_HISTORY = re.compile(r"^(那|那么|还有|另外|再问|换成|如果是)?(.{1,12}?)(呢|的呢|怎么样|如何|情况呢)?[？?。！!]*$")
 
 COMMON_WORD_FREQ = 1000  # jieba dictionary frequency above which an nr-tagged word is an ordinary word
@@ -109,7 +112,7 @@ def frame(question: str, index: Index) -> Frame:
             elif w.flag in ("nr", "nrfg", "nrt", "nz") and word not in entities:
                 entities.append(word)
     years = re.findall(r"(?:19|20)\d{2}", question)
-    figures = [n for n, _ in numbers(question) if n not in years]
+    figures = [n for n, _ in numbers(DATE_PARTS.sub("，", question)) if n not in years]
     qualifiers = [support for cue, support in QUALIFIERS if re.search(cue, question)]
     mw = MEASURE_WORD.search(question)
     # single characters ("比", "高", "量") carry no topic; digits and Latin words do
@@ -162,7 +165,7 @@ def value_bound(u: Unit, f: Frame) -> bool:
     for m in rx.finditer(u.text):
         before = [x for x in mentions if x[1] <= m.start()]
         if not before:
-            subject = {p for p in PLACES if any(c.startswith(p) for c in path_subjects(u.section))} | {x[2] for x in mentions}
+            subject = path_place(u.section) | {x[2] for x in mentions}
         else:
             subject = _group(before, len(before) - 1, forward=False) | first
         # the most specific place asked (a district over its city) is the one the value must belong to
@@ -178,6 +181,15 @@ def value_bound(u: Unit, f: Frame) -> bool:
 def path_subjects(section: str) -> list[str]:
     """Section path components without their numbering: "深圳篇", "广东“小巨人”企业画像", ..."""
     return [re.sub(rf"^[{CN_DIGITS}]+\s+|^（[{CN_DIGITS}]+）", "", c) for c in section.split(" > ")]
+
+
+def path_place(section: str) -> set[str]:
+    """The most specific place a section path is about: "广东“小巨人”城市篇 > 广州篇" is about 广州."""
+    for c in reversed(path_subjects(section)):
+        found = {p for p in PLACES if c.startswith(p)}
+        if found:
+            return found
+    return set()
 
 
 def names_place(u: Unit, place: str) -> bool:

@@ -51,3 +51,11 @@ def test_a_clause_inherits_the_date_its_sentence_stated_before_it(index):
     feats = _features(index, "截至2023年7月，顺德有多少家小巨人？")
     clause = _of(feats, "顺德紧随其后，拥有28家")
     assert clause["gate_years_sentence"] == 1.0 and clause["gate_figures"] == 1.0 and clause["year_conflict"] == 0.0
+
+
+def test_a_sentence_about_a_narrower_measure_is_marked(index):
+    # "累计上市“小巨人”有241家" counts listed firms: a narrower measure than all little giants
+    feats = _features(index, "广东累计有多少家小巨人？")
+    assert _of(feats, "广东累计上市“小巨人”有241家")["unasked_qualifier"] == 1.0
+    listed = _features(index, "广东累计有多少家上市小巨人？")
+    assert _of(listed, "广东累计上市“小巨人”有241家")["unasked_qualifier"] == 0.0

@@ -50,6 +50,11 @@ def test_value_examples(kind, sentence):
     assert RULES.value[kind].search(sentence)
 
 
+@pytest.mark.parametrize("sentence", ["截至第五批名单公示", "第12批企业", "第十五批"])
+def test_an_ordinal_is_not_a_count(sentence):
+    assert not RULES.value["count"].search(sentence)
+
+
 def test_every_rule_has_an_example():
     assert all(r.examples for r in RULES.answer_types)
     assert all(r.examples for r in RULES.patterns.values())
