@@ -30,6 +30,7 @@ from .evidence import Candidate, candidates
 from .followup import MAX_PARTS, resolve_part, rewrite_followup, split_comparison, split_two_part
 from .frame import TASK_REQUEST, Frame, frame, off_topic
 from .input import check_question
+from .items import from_item
 from .lead import entity_leads
 
 
@@ -38,7 +39,7 @@ class Decision:
     """Why a (sub-)question was answered or refused: for reports and the eval's failure analysis."""
 
     question: str
-    reason: str  # answered | below_threshold | no_candidate | unknown_name | off_topic | task_request | record
+    reason: str  # answered | below_threshold | no_candidate | unknown_name | off_topic | task_request | record | item
     confidence: float = 0.0
     threshold: float = 0.0
     unit: str = ""  # the best candidate's text (first 60 chars)
@@ -154,6 +155,9 @@ def answer_one(question: str, index: Index, filters: Filters, timings: dict) -> 
     record = from_record(question, f, index, filters)
     if record is not None:
         return record, hits, Decision(question, "record" if record else "record_missing", 1.0 if record else 0.0, s.threshold)
+    item = from_item(question, index, filters)
+    if item:
+        return item, hits, Decision(question, "item", 1.0, s.threshold, item[0].text[:60])
     if not ranked:
         return [], hits, Decision(question, "no_candidate", threshold=s.threshold)
     best = ranked[0]

@@ -1,0 +1,86 @@
+"""A point of an enumeration or a section, asked about in detail: answered from the handbook's structure.
+
+"第三条具体说说" (resolved to "“投后赋能助企业“走出去””具体怎么做？") asks for what the handbook writes
+under that point: the point and the sentences after it, up to the next point. A section title asked the
+same way ("“优化全生产要素，激活数据、技术等要素价值乘数效应”具体怎么做？") gets the section's opening
+and each of its points with the sentence that follows it. Scoring sentences by their likeness to the
+title quotes the neighbouring points ("第一，……") instead of the asked one's body.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..chunking import Unit
+from ..index import Index
+from ..retrieval import Filters
+from .rules import RULES
+
+DETAIL = RULES.patterns["item_detail"].pattern
+ENUMERATION = RULES.patterns["enumeration"].pattern
+FIRST_POINT = re.compile(r"^(?:第一，|一是|首先|1[.、])")
+SECTION_NUMBER = re.compile(r"^(?:[一二三四五六七八九十]+\s+|（[一二三四五六七八九十]+）|\d+[.、])")
+NOT_TEXT = re.compile(r"[\s“”\"'‘’，,。；;：:、！!？?（）()]")
+SKIPPED_KINDS = ("toc", "chart")
+POINT_BODY_UNITS = 4  # sentences quoted under one point
+SECTION_POINTS = 5  # points of a section quoted, each with the sentence after it
+
+
+def _key(text: str) -> str:
+    return NOT_TEXT.sub("", ENUMERATION.sub("", SECTION_NUMBER.sub("", text.strip())))
+
+
+def _usable(u: Unit, index: Index, filters: Filters) -> bool:
+    return u.kind not in SKIPPED_KINDS and filters.allows(index.chunks[u.chunk])
+
+
+def _point_body(k: int, index: Index, filters: Filters) -> list[Unit]:
+    """The point at unit k and what follows it in its section, up to the next point. The handbook
+    repeats some passages across a page break: a sentence already taken is skipped, not a stop."""
+    units, point = index.units, index.units[k]
+    out, seen = [point], {point.text}
+    for u in units[k + 1:]:
+        if u.section != point.section or len(out) > POINT_BODY_UNITS:
+            break
+        if u.text in seen or not _usable(u, index, filters):
+            continue
+        if ENUMERATION.match(u.text):
+            break
+        out.append(u)
+        seen.add(u.text)
+    return out
+
+
+def _section_body(section: str, index: Index, filters: Filters) -> list[Unit]:
+    """A section's opening sentence, then each point with the sentence after it (or its first sentences)."""
+    body, seen = [], set()
+    for u in index.units:
+        if u.section == section and u.text not in seen and _usable(u, index, filters):
+            body.append(u)
+            seen.add(u.text)
+    points = [i for i, u in enumerate(body) if ENUMERATION.match(u.text)]
+    first = next((i for i in points if FIRST_POINT.match(body[i].text)), None)
+    if first is None:  # "其次" inside a paragraph of figures is no list of points
+        return body[:POINT_BODY_UNITS]
+    points = [i for i in points if i >= first]
+    out = body[:1] if first > 0 else []
+    for i in points[:SECTION_POINTS]:
+        out += body[i:i + 2] if i + 1 < len(body) and not ENUMERATION.match(body[i + 1].text) else body[i:i + 1]
+    return out
+
+
+def from_item(question: str, index: Index, filters: Filters) -> list[Unit] | None:
+    """The body of the point or section the question quotes and asks about in detail (None: not asked,
+    or the quote is no point or section title of the handbook)."""
+    m = DETAIL.search(question)
+    if not m or len(key := _key(m.group(1))) < 4:
+        return None
+    for u in index.units:
+        if u.kind not in SKIPPED_KINDS and ENUMERATION.match(u.text) and _key(u.text) == key \
+                and filters.allows(index.chunks[u.chunk]):
+            return _point_body(u.id, index, filters)
+    sections = dict.fromkeys(u.section for u in index.units if u.kind not in SKIPPED_KINDS)
+    for section in sections:
+        if _key(section.split(" > ")[-1]) == key:
+            return _section_body(section, index, filters) or None
+    return None
