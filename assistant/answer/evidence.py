@@ -120,10 +120,6 @@ def _sentence_support(u: Unit, c: Context) -> str:
     return f"{sentence_text(u, c)}\n{u.section}\n{u.company or ''}"
 
 
-def gate_years_in_sentence(u: Unit, c: Context) -> float:
-    return float(all(y in _sentence_support(u, c) for y in c.frame.years))
-
-
 def year_conflict(u: Unit, c: Context) -> float:
     """The sentence dates its facts with a year, and not with the asked one: "2023年…占比70%" asked
     for 2022 answers another year's question (a sentence with no year at all does not conflict)."""
@@ -176,7 +172,6 @@ GATES: dict[str, Callable[[Unit, Context], float]] = {
     "gate_entities": gate_entities,
     "gate_places": gate_places,
     "gate_years": gate_years,
-    "gate_years_sentence": gate_years_in_sentence,
     "gate_figures": gate_figures,
     "gate_qualifiers": lambda u, c: float(qualifier_share(u, c) == 1.0),
     "gate_company": gate_company,
@@ -185,7 +180,7 @@ GATES: dict[str, Callable[[Unit, Context], float]] = {
     "gate_value_bound": gate_value_bound,
 }
 # The old answerer's conjunction, kept as one feature (and as the reason shown in reports).
-HARD_GATES = ("gate_entities", "gate_places", "gate_years_sentence", "gate_figures", "gate_qualifiers",
+HARD_GATES = ("gate_entities", "gate_places", "gate_years", "gate_figures", "gate_qualifiers",
               "gate_company", "gate_value_type", "gate_measure_word", "gate_value_bound")
 
 

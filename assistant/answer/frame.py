@@ -13,6 +13,7 @@ from ..chunking import STOPWORDS, Unit, search_tokens
 from ..citations import numbers
 from ..index import Index
 from ..ingest.profiles import find_companies
+from .dialogue_state import is_district, rules as dialogue_rules
 from .rules import RULES
 
 CITIES = RULES.cities
@@ -98,6 +99,10 @@ def frame(question: str, index: Index) -> Frame:
             unknown.append(m.group())
         elif not any(name in p or p in name for p in places):
             places.append(name)
+    # districts and towns as people say them, without 区 or 镇 ("松山湖", "顺德"): the dialogue lexicon's list
+    for name in dialogue_rules().lexicon["district"]:
+        if name in masked and name.lower() in corpus and not any(name in p or p in name for p in places):
+            places.append(name)
     entities = places + [b for b in BOARDS if b in masked]
     for name in entities + unknown:
         masked = masked.replace(name, "，")
@@ -135,6 +140,12 @@ def support_text(u: Unit) -> str:
 def _place_mentions(text: str) -> list[tuple[int, int, str]]:
     found = [(m.start(), m.end(), m.group()) for m in re.finditer("|".join(PLACES), text)]
     found += [(m.start(), m.end(), m.group()) for m in DISTRICT.finditer(text)]
+    spans = [(a, b) for a, b, _ in found]
+    for name in dialogue_rules().lexicon["district"]:  # "松山湖", "顺德": named without 区 or 镇
+        for m in re.finditer(re.escape(name), text):
+            if not any(a <= m.start() < b for a, b in spans):
+                found.append((m.start(), m.end(), name))
+                spans.append((m.start(), m.end()))
     return sorted(found)
 
 
@@ -169,11 +180,11 @@ def value_bound(u: Unit, f: Frame) -> bool:
         else:
             subject = _group(before, len(before) - 1, forward=False) | first
         # the most specific place asked (a district over its city) is the one the value must belong to
-        asked = [p for p in f.places if p[-1] in "区镇县"] or f.places
+        asked = [p for p in f.places if is_district(p)] or f.places
         if any(p in s or s in p for p in asked for s in subject):
             return True
         # a district of the asked city: "佛山篇 > … 南海区“小巨人”企业总量为37家"
-        if asked is f.places and any(s[-1] in "区镇县" for s in subject) and any(p in u.section for p in f.places):
+        if asked is f.places and any(is_district(s) for s in subject) and any(p in u.section for p in f.places):
             return True
     return False
 

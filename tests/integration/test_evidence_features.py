@@ -50,7 +50,7 @@ def test_a_clause_inherits_the_date_its_sentence_stated_before_it(index):
     # "从区域看，截至2023年7月，南海区…37家；顺德紧随其后，拥有28家…": the 28 is as of July 2023
     feats = _features(index, "截至2023年7月，顺德有多少家小巨人？")
     clause = _of(feats, "顺德紧随其后，拥有28家")
-    assert clause["gate_years_sentence"] == 1.0 and clause["gate_figures"] == 1.0 and clause["year_conflict"] == 0.0
+    assert clause["gate_years"] == 1.0 and clause["gate_figures"] == 1.0 and clause["year_conflict"] == 0.0
 
 
 def test_a_sentence_about_a_narrower_measure_is_marked(index):
@@ -59,3 +59,10 @@ def test_a_sentence_about_a_narrower_measure_is_marked(index):
     assert _of(feats, "广东累计上市“小巨人”有241家")["unasked_qualifier"] == 1.0
     listed = _features(index, "广东累计有多少家上市小巨人？")
     assert _of(listed, "广东累计上市“小巨人”有241家")["unasked_qualifier"] == 0.0
+
+
+def test_a_district_named_without_its_suffix_is_the_place_a_value_must_belong_to(index):
+    # "松山湖" and "顺德" are said without 区; the asked district, not its city, must own the figure
+    feats = _features(index, "东莞松山湖有多少家小巨人？")
+    assert _of(feats, "松山湖“小巨人”合计数量达到27家")["gate_value_bound"] == 1.0
+    assert _of(feats, "数据显示，东莞已累计培育专精特新“小巨人”172家")["gate_value_bound"] == 0.0
