@@ -53,6 +53,7 @@ class Entry:
     zh: str
     en: tuple[str, ...]
     example: str
+    asks: str = ""  # a measure's question word in Chinese when "what <measure>" asks a quantity (多少钱)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class EnglishQuery:
 @lru_cache(maxsize=1)
 def glossary() -> tuple[list[Entry], list[Variant]]:
     data = tomllib.loads(GLOSSARY_PATH.read_text("utf-8"))
-    entries = [Entry(kind, e["zh"], tuple(e["en"]), e["ex"]) for kind in ENTRY_KINDS for e in data.get(kind, [])]
+    entries = [Entry(kind, e["zh"], tuple(e["en"]), e["ex"], e.get("asks", "")) for kind in ENTRY_KINDS for e in data.get(kind, [])]
     variants = [Variant(v["from"], v["to"], v["ex"]) for v in data.get("variant", [])]
     return entries, variants
 
@@ -199,43 +200,139 @@ def identifier(token: str) -> bool:
     return letters > 0 and (sum(ch.isupper() for ch in token) >= 2 or any(ch.isdigit() for ch in token))
 
 
+@dataclass(frozen=True)
+class Found:
+    """A glossary entry (or a kept name, year, number) found in an English clause, with its place."""
+    start: int
+    end: int
+    entry: Entry
+
+
+CONTENT_KINDS = ("industry", "measure", "term", "identifier")
+RANK = ("pronoun", "time", "number", "chinese") + SUBJECT_KINDS + CONTENT_KINDS + ("question",)
+WORD = re.compile(r"[A-Za-z0-9'’]+")
+NUMBER = r"(\d+(?:,\d{3})*(?:\.\d+)?)"
+PERCENT = re.compile(NUMBER + r"\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
+COUNTED = re.compile(r"\b(?:how many|number of)\s+([^?,.;:!]*)", re.IGNORECASE)
+COUNT_WORDS = ("多少", "各多少", "多多少")  # question words a measure word can follow ("多少家")
+COUNTED_WORDS = 5  # the counted noun is one of the next few words: "how many national-level 'little giant' companies"
+
+
 def _clause_query(clause: str, first: bool) -> tuple[str, list[Entry]]:
-    taken = [False] * len(clause)
-    found: list[tuple[int, Entry]] = []
-    for rx, e in _english_patterns():
-        for m in rx.finditer(clause):
-            if not any(taken[m.start():m.end()]):
-                taken[m.start():m.end()] = [True] * (m.end() - m.start())
-                found.append((m.start(), e))
-    for rx, zh in PRONOUNS_EN:
-        for m in rx.finditer(clause):
-            if not any(taken[m.start():m.end()]):
-                found.append((m.start(), Entry("pronoun", zh, (m.group(),), m.group())))
-    for m in YEAR_MONTH.finditer(clause):
-        month = f"{MONTHS[m.group(1).lower()]}月" if m.group(1) else ""
-        found.append((m.start(), Entry("time", f"{m.group(2)}年{month}", (m.group(),), m.group())))
-    for m in re.finditer(r"[\u3400-\u9fff“”]+", clause):  # Chinese names kept as written ("中贝能源 (Zhongbei Energy)")
-        found.append((m.start(), Entry("chinese", m.group(), (m.group(),), m.group())))
-    for m in ORDINAL.finditer(clause):
-        found.append((m.start(), Entry("time", f"第{m.group(1)}", (m.group(),), m.group())))
-    for m in LATIN_TOKEN.finditer(clause):  # acronyms and product names read the same in both languages
-        if identifier(m.group()) and not any(taken[m.start():m.end()]):
-            found.append((m.start(), Entry("identifier", m.group(), (m.group(),), m.group())))
-    found.sort(key=lambda x: x[0])
-    entries = [e for e in dict.fromkeys(e for _, e in found) if e.zh]
-    if not first or any(e.kind in SUBJECT_KINDS for e in entries):
+    found = _glossary_matches(clause) + _kept_as_written(clause)
+    found.sort(key=lambda f: f.start)
+    kept = {f.entry: f for f in found if f.entry.zh}  # a repeated entry counts where it was last said
+    found = sorted(kept.values(), key=lambda f: f.start)
+    if not first or any(f.entry.kind in SUBJECT_KINDS for f in found):
         # "it" of a later clause, or beside a named subject, is that subject: not a follow-up
-        entries = [e for e in entries if e.kind != "pronoun"]
-    order = ("pronoun", "time", "chinese") + SUBJECT_KINDS + ("industry", "measure", "term", "identifier", "question")
-    ranked = sorted(entries, key=lambda e: order.index(e.kind))
+        found = [f for f in found if f.entry.kind != "pronoun"]
+    found = _with_asked_quantity(clause, found)
     out = ""
+    ranked = _ranked(clause, found)
     for prev, e in zip([None] + ranked, ranked):
         if e.zh in out:
             continue
         # two places (or companies) in a row are compared or listed: "苏州、南京"
         out += ("、" if prev is not None and prev.kind == e.kind and e.kind in SUBJECT_KINDS
                 else " " if out[-1:].isascii() and out[-1:].isalnum() and e.zh[:1].isascii() else "") + e.zh
-    return out, entries
+    return out, [f.entry for f in found]
+
+
+def _glossary_matches(clause: str) -> list[Found]:
+    """Glossary wordings (longest first, never overlapping), then pronouns on what is left."""
+    taken = [False] * len(clause)
+    found: list[Found] = []
+    for rx, e in _english_patterns():
+        for m in rx.finditer(clause):
+            if not any(taken[m.start():m.end()]):
+                taken[m.start():m.end()] = [True] * (m.end() - m.start())
+                found.append(Found(m.start(), m.end(), e))
+    for rx, zh in PRONOUNS_EN:
+        for m in rx.finditer(clause):
+            if not any(taken[m.start():m.end()]):
+                found.append(Found(m.start(), m.end(), Entry("pronoun", zh, (m.group(),), m.group())))
+    for m in LATIN_TOKEN.finditer(clause):  # acronyms and product names read the same in both languages
+        if identifier(m.group()) and not any(taken[m.start():m.end()]) and not PERCENT.match(clause, m.start()):
+            found.append(Found(m.start(), m.end(), Entry("identifier", m.group(), (m.group(),), m.group())))
+    return found
+
+
+def _kept_as_written(clause: str) -> list[Found]:
+    """Years, ordinals, percentages, counted figures and Chinese names, in the handbook's notation."""
+    found = []
+    for m in YEAR_MONTH.finditer(clause):
+        month = f"{MONTHS[m.group(1).lower()]}月" if m.group(1) else ""
+        found.append(Found(m.start(), m.end(), Entry("time", f"{m.group(2)}年{month}", (m.group(),), m.group())))
+    for m in re.finditer(r"[\u3400-\u9fff“”]+", clause):  # Chinese names kept as written ("中贝能源 (Zhongbei Energy)")
+        found.append(Found(m.start(), m.end(), Entry("chinese", m.group(), (m.group(),), m.group())))
+    for m in ORDINAL.finditer(clause):
+        found.append(Found(m.start(), m.end(), Entry("time", f"第{m.group(1)}", (m.group(),), m.group())))
+    for m in PERCENT.finditer(clause):  # "45%", "45 percent" -> 45%
+        found.append(Found(m.start(), m.end(), Entry("number", m.group(1) + "%", (m.group(),), m.group())))
+    for m in re.finditer(NUMBER + r"\s+([A-Za-z][\w\-]*)", clause):  # "14.4 years" -> 14.4年, "200 firms" -> 200家
+        unit = _unit_of(m.group(2))
+        if unit and not YEAR_MONTH.fullmatch(m.group(1)):
+            found.append(Found(m.start(), m.end(), Entry("number", m.group(1).replace(",", "") + unit, (m.group(),), m.group())))
+    return found
+
+
+@lru_cache(maxsize=1)
+def units() -> list[Entry]:
+    """Counted English nouns and the handbook's measure word for them ("firms" -> 家, "residents" -> 人)."""
+    data = tomllib.loads(GLOSSARY_PATH.read_text("utf-8"))
+    return [Entry("unit", u["zh"], tuple(u["en"]), u["ex"]) for u in data.get("unit", [])]
+
+
+@lru_cache(maxsize=1)
+def _unit_words() -> dict[str, str]:
+    return {w.lower(): u.zh for u in units() for w in u.en}
+
+
+def _unit_of(noun: str) -> str | None:
+    return _unit_words().get(noun.lower().strip("'’"))
+
+
+def _with_asked_quantity(clause: str, found: list[Found]) -> list[Found]:
+    """The question word in the handbook's terms: "how many firms" asks 多少家 (a count of firms), and a
+    bare "what" before a quantity ("what one-off reward", "what target") asks 多少钱 / 多少."""
+    unit = next((u for m in COUNTED.finditer(clause) for w in WORD.findall(m.group(1))[:COUNTED_WORDS]
+                 if (u := _unit_of(w))), None)
+    asks = next((f.entry.asks for f in _asked_run(clause, found) if f.entry.asks), None)
+    out = []
+    for f in found:
+        e = f.entry
+        if e.kind == "question" and e.zh == "什么" and asks:
+            e = Entry(e.kind, asks, e.en, e.example)
+        if e.kind == "question" and e.zh in COUNT_WORDS and unit:
+            e = Entry(e.kind, e.zh + unit, e.en, e.example)
+        out.append(Found(f.start, f.end, e))
+    return out
+
+
+def _ranked(clause: str, found: list[Found]) -> list[Entry]:
+    """Chinese order: time and subjects first, then the other terms, then what the question word asks
+    about (the English words right after it: "what one-off cash reward does Guangzhou pay" asks about
+    一次性奖励), then the question word: "广州被评为国家级小巨人一次性奖励多少钱"."""
+    asked = _asked_run(clause, found)
+    rest = sorted((f for f in found if f not in asked and f.entry.kind != "question"), key=lambda f: RANK.index(f.entry.kind))
+    return [f.entry for f in rest + asked] + [f.entry for f in found if f.entry.kind == "question"]
+
+
+def _asked_run(clause: str, found: list[Found]) -> list[Found]:
+    """The content entries that follow the first question word, each at most a few words after the
+    one before (a subject, year or clause break ends the run)."""
+    q = next((i for i, f in enumerate(found) if f.entry.kind == "question"), None)
+    if q is None:
+        return []
+    run: list[Found] = []
+    last = found[q].end
+    for f in found[q + 1:]:
+        gap = len(WORD.findall(clause[last:f.start]))
+        if f.entry.kind not in CONTENT_KINDS or gap > (3 if not run else 2):
+            break
+        run.append(f)
+        last = f.end
+    return run
 
 
 # ---------------------------------------------------------------- leads in the user's language

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from assistant.answer.language import (detect, english_follow_up, english_lead, english_query, glossary, is_traditional,
-                                       to_simplified, to_traditional)
+                                       to_simplified, to_traditional, units)
 from assistant.citations import Citation, verify
 
 ENTRIES, VARIANTS = glossary()
@@ -27,6 +27,17 @@ def test_filler_words_add_nothing(entry):
 def test_every_variant_wording_is_normalised(variant):
     assert variant.target in to_simplified(variant.example) or variant.target == ""
     assert variant.source not in to_simplified(variant.example)
+
+
+@pytest.mark.parametrize("unit", units(), ids=lambda u: u.zh)
+def test_every_unit_maps_its_example(unit):
+    q = english_query(unit.example).query
+    assert re.search(r"(多少|\d)" + unit.zh, q), q
+
+
+def test_unit_words_are_unique():
+    words = [w.lower() for u in units() for w in u.en]
+    assert len(words) == len(set(words))
 
 
 def test_glossary_entries_are_unique_and_complete():
@@ -99,3 +110,26 @@ def test_english_query_keeps_acronyms_and_product_names_as_written():
     q = english_query("How many little giants did an IPO in 2023?").query
     assert "IPO" not in q and "上市" in q  # the glossary's term wins over the identifier rule
     assert "Shenzhen" not in english_query("How many little giants does Shenzhen have?").query
+
+
+def test_the_asked_measure_stands_next_to_the_question_word():
+    # Chinese puts what is asked right before the question word: "广州…一次性奖励多少钱"
+    q = english_query("What one-off reward does Guangzhou give a firm newly recognised as a national little giant?").query
+    assert q.startswith("广州") and q.endswith("一次性奖励多少钱？")
+    q = english_query("What was the average government subsidy received by a listed Guangdong little giant in 2022?").query
+    assert q.startswith("2022年广东") and q.endswith("平均政府补助多少钱？")
+    assert english_query("What target did Foshan set?").query.endswith("目标多少？")  # a bare "what" before a quantity
+
+
+def test_counted_nouns_give_the_measure_word():
+    assert "多少家" in english_query("How many national-level 'little giant' companies does Guangzhou have?").query
+    assert "多少件" in english_query("How many patent applications has Pudu Robotics filed?").query
+    assert "多少人" in english_query("One micro or small firm for every how many residents in Zhejiang?").query
+    assert "占比多少" in english_query("What share of the number of firms is listed?").query  # a share is not counted
+
+
+def test_figures_are_kept_in_the_handbooks_notation():
+    q = english_query("Shenzhen's little giants are 14.4 years old on average. What about their patents?").query
+    assert "14.4年" in q
+    assert "45%" in english_query("Is it true that 45 percent of listed little giants are in Shenzhen?").query
+    assert "2023年" in english_query("How many were added in 2023?").query and "2023年家" not in english_query("2023 firms").query
