@@ -18,7 +18,7 @@ from pathlib import Path
 import opencc
 
 GLOSSARY_PATH = Path(__file__).with_name("data") / "glossary.toml"
-ENTRY_KINDS = ("place", "company", "board", "agency", "person", "industry", "measure", "term", "question", "ignore")
+ENTRY_KINDS = ("place", "company", "board", "agency", "person", "industry", "measure", "action", "term", "question", "ignore")
 SUBJECT_KINDS = ("place", "company", "agency", "person", "board")
 HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*")
@@ -33,7 +33,8 @@ ACCENTED = re.compile(r"[àâäéèêëïîôöùûüÿçñßáíóúãõ]", re.
 UNSUPPORTED = "目前只能回答简体中文、繁體中文或英文的提问，请换用中文提问。"
 ORDINAL = re.compile(r"\b(\d{1,3})(?:st|nd|rd|th)\b", re.IGNORECASE)
 MONTHS = {m: i for i, m in enumerate("january february march april may june july august september october november december".split(), 1)}
-YEAR_MONTH = re.compile(r"\b(?:(" + "|".join(MONTHS) + r")\s+)?((?:19|20)\d{2})\b", re.IGNORECASE)
+MONTHS |= {m[:3]: i for m, i in list(MONTHS.items())} | {"sept": 9}  # "Sept 2023", "end-Jul 2023"
+YEAR_MONTH = re.compile(r"\b(?:(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?\s+)?((?:19|20)\d{2})\b", re.IGNORECASE)
 # a sentence about the asker ("I run a small mold shop in Dongguan.") is context, not the question
 PERSONAL = re.compile(r"^\s*(I|I'm|I am|my|we|we're|our|me)\b", re.IGNORECASE)
 SENTENCE_EN = re.compile(r"(?<=[.!])\s+(?=[A-Z])")
@@ -209,7 +210,7 @@ class Found:
 
 
 CONTENT_KINDS = ("industry", "measure", "term", "identifier")
-RANK = ("pronoun", "time", "number", "chinese") + SUBJECT_KINDS + CONTENT_KINDS + ("question",)
+RANK = ("pronoun", "time", "number", "chinese") + SUBJECT_KINDS  # before the terms, which keep the English order
 WORD = re.compile(r"[A-Za-z0-9'’]+")
 NUMBER = r"(\d+(?:,\d{3})*(?:\.\d+)?)"
 PERCENT = re.compile(NUMBER + r"\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
@@ -313,9 +314,37 @@ def _ranked(clause: str, found: list[Found]) -> list[Entry]:
     """Chinese order: time and subjects first, then the other terms, then what the question word asks
     about (the English words right after it: "what one-off cash reward does Guangzhou pay" asks about
     一次性奖励), then the question word: "广州被评为国家级小巨人一次性奖励多少钱"."""
-    asked = _asked_run(clause, found)
-    rest = sorted((f for f in found if f not in asked and f.entry.kind != "question"), key=lambda f: RANK.index(f.entry.kind))
-    return [f.entry for f in rest + asked] + [f.entry for f in found if f.entry.kind == "question"]
+    asked = _of_inverted(clause, _asked_run(clause, found))
+    framing = sorted((f for f in found if f.entry.kind not in CONTENT_KINDS + ("action", "question")),
+                     key=lambda f: RANK.index(f.entry.kind))
+    rest = framing + _of_inverted(clause, [f for f in found if f.entry.kind in CONTENT_KINDS + ("action",) and f not in asked])
+    questions = [f.entry for f in found if f.entry.kind == "question"]
+    count = next((f for f in found if f.entry.kind == "question"), None)
+    if asked and count and HOW_MANY.match(clause, count.start) and count.entry.zh[-1] in HAVE_UNITS:
+        # "东莞有多少家国家级小巨人", as a Chinese asker writes it
+        e = count.entry
+        have = Entry(e.kind, HAVE[e.zh[:-1]] + e.zh[-1], e.en, e.example)
+        return [f.entry for f in rest] + [have] + [f.entry for f in asked] + questions[1:]
+    return [f.entry for f in rest + asked] + questions
+
+
+OF = re.compile(r"\bof\s+(?:(?:the|its|their|a|an)\s+)?$", re.IGNORECASE)  # "number of [its] little giants"
+
+
+def _of_inverted(clause: str, found: list[Found]) -> list[Found]:
+    """Terms and verbs in the English order (a verb before its object reads the same in Chinese), except
+    that "the number of little giants" is 小巨人数量."""
+    out = list(found)
+    for i in range(len(out) - 1):
+        gap = clause[out[i].end:out[i + 1].start]
+        if OF.search(clause[out[i].start:out[i + 1].start]) and len(WORD.findall(gap)) <= 2:
+            out[i], out[i + 1] = out[i + 1], out[i]
+    return out
+
+
+HAVE = {"多少": "有多少", "各多少": "各有多少"}  # a count reads "有多少家" before its noun
+HAVE_UNITS = "家名项件台个批次"  # not 人: "员工有多少人", not "有多少人员工"
+HOW_MANY = re.compile(r"how many\b", re.IGNORECASE)
 
 
 def _asked_run(clause: str, found: list[Found]) -> list[Found]:
