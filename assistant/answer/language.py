@@ -342,6 +342,8 @@ def _of_inverted(clause: str, found: list[Found]) -> list[Found]:
     return out
 
 
+DO_SUPPORT = re.compile(r"\b(?:do|does|did|has|have|had|can|could|will|would|should)\b", re.IGNORECASE)
+AUXILIARY = re.compile(DO_SUPPORT.pattern.replace("do|", "do|is|are|was|were|"), re.IGNORECASE)
 HAVE = {"多少": "有多少", "各多少": "各有多少"}  # a count reads "有多少家" before its noun
 HAVE_UNITS = "家名项件台个批次"  # not 人: "员工有多少人", not "有多少人员工"
 HOW_MANY = re.compile(r"how many\b", re.IGNORECASE)
@@ -357,7 +359,9 @@ def _asked_run(clause: str, found: list[Found]) -> list[Found]:
     last = found[q].end
     for f in found[q + 1:]:
         gap = len(WORD.findall(clause[last:f.start]))
-        if f.entry.kind not in CONTENT_KINDS or gap > (3 if not run else 2):
+        # "how many patents [does] a little giant hold": the subject clause begins ("what [is] the rate" does not)
+        aux = (AUXILIARY if run else DO_SUPPORT).search(clause[last:f.start])
+        if f.entry.kind not in CONTENT_KINDS or gap > (3 if not run else 2) or aux:
             break
         run.append(f)
         last = f.end
