@@ -214,6 +214,7 @@ RANK = ("pronoun", "time", "number", "chinese") + SUBJECT_KINDS  # before the te
 WORD = re.compile(r"[A-Za-z0-9'’]+")
 NUMBER = r"(\d+(?:,\d{3})*(?:\.\d+)?)"
 PERCENT = re.compile(NUMBER + r"\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
+SCALED = re.compile(NUMBER + r"\s*(million|billion|bn|m)\b(\s*(?:yuan|RMB|CNY))?", re.IGNORECASE)
 COUNTED = re.compile(r"\b(?:how many|number of)\s+([^?,.;:!]*)", re.IGNORECASE)
 COUNT_WORDS = ("多少", "各多少", "多多少")  # question words a measure word can follow ("多少家")
 COUNTED_WORDS = 5  # the counted noun is one of the next few words: "how many national-level 'little giant' companies"
@@ -252,8 +253,12 @@ def _glossary_matches(clause: str) -> list[Found]:
         for m in rx.finditer(clause):
             if not any(taken[m.start():m.end()]):
                 found.append(Found(m.start(), m.end(), Entry("pronoun", zh, (m.group(),), m.group())))
+    for m in PERCENT.finditer(clause):  # figures are kept in _kept_as_written
+        taken[m.start():m.end()] = [True] * (m.end() - m.start())
+    for m in SCALED.finditer(clause):
+        taken[m.start():m.end()] = [True] * (m.end() - m.start())
     for m in LATIN_TOKEN.finditer(clause):  # acronyms and product names read the same in both languages
-        if identifier(m.group()) and not any(taken[m.start():m.end()]) and not PERCENT.match(clause, m.start()):
+        if identifier(m.group()) and not any(taken[m.start():m.end()]):
             found.append(Found(m.start(), m.end(), Entry("identifier", m.group(), (m.group(),), m.group())))
     return found
 
@@ -270,11 +275,20 @@ def _kept_as_written(clause: str) -> list[Found]:
         found.append(Found(m.start(), m.end(), Entry("time", f"第{m.group(1)}", (m.group(),), m.group())))
     for m in PERCENT.finditer(clause):  # "45%", "45 percent" -> 45%
         found.append(Found(m.start(), m.end(), Entry("number", m.group(1) + "%", (m.group(),), m.group())))
+    for m in SCALED.finditer(clause):  # "100 million yuan" -> 1亿元, "1.4 billion" -> 14亿
+        found.append(Found(m.start(), m.end(), Entry("number", chinese_amount(m), (m.group(),), m.group())))
     for m in re.finditer(NUMBER + r"\s+([A-Za-z][\w\-]*)", clause):  # "14.4 years" -> 14.4年, "200 firms" -> 200家
         unit = _unit_of(m.group(2))
         if unit and not YEAR_MONTH.fullmatch(m.group(1)):
             found.append(Found(m.start(), m.end(), Entry("number", m.group(1).replace(",", "") + unit, (m.group(),), m.group())))
     return found
+
+
+def chinese_amount(m: re.Match) -> str:
+    """An English million/billion figure in the handbook's 万/亿 notation."""
+    wan = float(m.group(1).replace(",", "")) * (100 if m.group(2).lower() in ("million", "m") else 100000)
+    value, scale = (wan / 10000, "亿") if wan >= 10000 else (wan, "万")
+    return f"{value:g}{scale}" + ("元" if m.group(3) else "")
 
 
 @lru_cache(maxsize=1)

@@ -133,3 +133,9 @@ def test_figures_are_kept_in_the_handbooks_notation():
     assert "14.4年" in q
     assert "45%" in english_query("Is it true that 45 percent of listed little giants are in Shenzhen?").query
     assert "2023年" in english_query("How many were added in 2023?").query and "2023年家" not in english_query("2023 firms").query
+
+
+def test_millions_and_billions_in_the_handbooks_units():
+    assert "1亿元" in english_query("Did it spend over 100 million yuan on R&D?").query
+    assert "14亿" in english_query("Does he cite a market of 1.4 billion people?").query
+    assert "2000万元" in english_query("Is the reward 20 million yuan?").query
