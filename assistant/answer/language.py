@@ -214,6 +214,8 @@ RANK = ("pronoun", "time", "number", "chinese") + SUBJECT_KINDS  # before the te
 WORD = re.compile(r"[A-Za-z0-9'’]+")
 NUMBER = r"(\d+(?:,\d{3})*(?:\.\d+)?)"
 PERCENT = re.compile(NUMBER + r"\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
+NUMBER_WORDS = dict(zip("one two three four five six seven eight nine ten".split(), "一两三四五六七八九十"))
+COUNT = re.compile(r"(?<![\w.])(" + NUMBER[1:-1] + "|" + "|".join(NUMBER_WORDS) + r")\s+([A-Za-z][\w\-]*)", re.IGNORECASE)
 SCALED = re.compile(NUMBER + r"\s*(million|billion|bn|m)\b(\s*(?:yuan|RMB|CNY))?", re.IGNORECASE)
 COUNTED = re.compile(r"\b(?:how many|number of)\s+([^?,.;:!]*)", re.IGNORECASE)
 COUNT_WORDS = ("多少", "各多少", "多多少")  # question words a measure word can follow ("多少家")
@@ -277,10 +279,10 @@ def _kept_as_written(clause: str) -> list[Found]:
         found.append(Found(m.start(), m.end(), Entry("number", m.group(1) + "%", (m.group(),), m.group())))
     for m in SCALED.finditer(clause):  # "100 million yuan" -> 1亿元, "1.4 billion" -> 14亿
         found.append(Found(m.start(), m.end(), Entry("number", chinese_amount(m), (m.group(),), m.group())))
-    for m in re.finditer(NUMBER + r"\s+([A-Za-z][\w\-]*)", clause):  # "14.4 years" -> 14.4年, "200 firms" -> 200家
-        unit = _unit_of(m.group(2))
+    for m in COUNT.finditer(clause):  # "14.4 years" -> 14.4年, "200 firms" -> 200家, "five years" -> 五年
+        unit, n = _unit_of(m.group(2)), NUMBER_WORDS.get(m.group(1).lower(), m.group(1).replace(",", ""))
         if unit and not YEAR_MONTH.fullmatch(m.group(1)):
-            found.append(Found(m.start(), m.end(), Entry("number", m.group(1).replace(",", "") + unit, (m.group(),), m.group())))
+            found.append(Found(m.start(), m.end(), Entry("number", n + unit, (m.group(),), m.group())))
     return found
 
 

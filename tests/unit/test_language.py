@@ -139,3 +139,8 @@ def test_millions_and_billions_in_the_handbooks_units():
     assert "1亿元" in english_query("Did it spend over 100 million yuan on R&D?").query
     assert "14亿" in english_query("Does he cite a market of 1.4 billion people?").query
     assert "2000万元" in english_query("Is the reward 20 million yuan?").query
+
+
+def test_number_words_before_a_counted_noun():
+    assert "五年" in english_query("How did a super unicorn grow in five years?").query
+    assert "300亩" in english_query("Does each park offer 300 mu?").query
