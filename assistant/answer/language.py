@@ -231,6 +231,8 @@ def _clause_query(clause: str, first: bool) -> tuple[str, list[Entry]]:
         # "it" of a later clause, or beside a named subject, is that subject: not a follow-up
         found = [f for f in found if f.entry.kind != "pronoun"]
     found = _with_asked_quantity(clause, found)
+    if not any(f.entry.kind == "question" for f in found) and YES_NO.match(clause):
+        found.append(Found(len(clause), len(clause), Entry("question", "吗", (clause.split()[0],), clause)))
     out = ""
     ranked = _ranked(clause, found)
     for prev, e in zip([None] + ranked, ranked):
@@ -318,8 +320,10 @@ def _with_asked_quantity(clause: str, found: list[Found]) -> list[Found]:
     out = []
     for f in found:
         e = f.entry
-        if e.kind == "question" and e.zh == "什么" and asks:
-            e = Entry(e.kind, asks, e.en, e.example)
+        if e.kind == "question" and e.zh in ("什么", "是什么") and asks:  # "what is the listing rate" -> 是多少
+            e = Entry(e.kind, e.zh.replace("什么", asks), e.en, e.example)
+        elif e.kind == "question" and e.zh == "什么" and WHAT_DOES_IT_DO.search(clause):
+            e = Entry(e.kind, "主营业务是什么", e.en, e.example)
         if e.kind == "question" and e.zh in COUNT_WORDS and unit:
             e = Entry(e.kind, e.zh + unit, e.en, e.example)
         out.append(Found(f.start, f.end, e))
@@ -358,6 +362,9 @@ def _of_inverted(clause: str, found: list[Found]) -> list[Found]:
     return out
 
 
+WHAT_DOES_IT_DO = re.compile(r"\bwhat\s+(?:does|do|did)\b.+\b(?:do|make|produce|sell)\W*$", re.IGNORECASE)  # "What does Robustel do?"
+YES_NO = re.compile(r"\s*(?:and\s+|so\s+|also\s+)?(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should)\b",
+                    re.IGNORECASE)  # "Did Guangzhou double its count?" asks 吗
 DO_SUPPORT = re.compile(r"\b(?:do|does|did|has|have|had|can|could|will|would|should)\b", re.IGNORECASE)
 AUXILIARY = re.compile(DO_SUPPORT.pattern.replace("do|", "do|is|are|was|were|"), re.IGNORECASE)
 HAVE = {"多少": "有多少", "各多少": "各有多少"}  # a count reads "有多少家" before its noun

@@ -144,3 +144,10 @@ def test_millions_and_billions_in_the_handbooks_units():
 def test_number_words_before_a_counted_noun():
     assert "五年" in english_query("How did a super unicorn grow in five years?").query
     assert "300亩" in english_query("Does each park offer 300 mu?").query
+
+
+def test_question_forms_in_the_handbooks_wording():
+    assert english_query("Did Guangzhou double its little giants?").query.endswith("吗？")  # yes/no
+    assert english_query("What does Robustel do?").query == "鲁邦通主营业务是什么？"
+    assert english_query("What is the listing rate of Guangdong's little giants?").query.endswith("上市率是多少？")
+    assert english_query("What measures did Dongguan take?").query.endswith("有哪些措施？")
