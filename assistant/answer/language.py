@@ -236,7 +236,7 @@ def _clause_query(clause: str, first: bool) -> tuple[str, list[Entry]]:
     out = ""
     ranked = _ranked(clause, found)
     for prev, e in zip([None] + ranked, ranked):
-        if e.zh in out:
+        if e.zh in out and e not in (JOIN_DE, JOIN_BI):
             continue
         # two places (or companies) in a row are compared or listed: "苏州、南京"
         out += ("、" if prev is not None and prev.kind == e.kind and e.kind in SUBJECT_KINDS
@@ -295,6 +295,20 @@ def chinese_amount(m: re.Match) -> str:
     return f"{value:g}{scale}" + ("元" if m.group(3) else "")
 
 
+@dataclass(frozen=True)
+class QuestionPattern:
+    """A question form with words between its parts ("how does X compare with Y") and its Chinese."""
+    pattern: re.Pattern
+    zh: str
+    example: str
+
+
+@lru_cache(maxsize=1)
+def question_patterns() -> list[QuestionPattern]:
+    data = tomllib.loads(GLOSSARY_PATH.read_text("utf-8"))
+    return [QuestionPattern(re.compile(q["pattern"], re.IGNORECASE), q["zh"], q["ex"]) for q in data.get("question_pattern", [])]
+
+
 @lru_cache(maxsize=1)
 def units() -> list[Entry]:
     """Counted English nouns and the handbook's measure word for them ("firms" -> 家, "residents" -> 人)."""
@@ -317,13 +331,14 @@ def _with_asked_quantity(clause: str, found: list[Found]) -> list[Found]:
     unit = next((u for m in COUNTED.finditer(clause) for w in WORD.findall(m.group(1))[:COUNTED_WORDS]
                  if (u := _unit_of(w))), None)
     asks = next((f.entry.asks for f in _asked_run(clause, found) if f.entry.asks), None)
+    framed = next((q for q in question_patterns() if q.pattern.search(clause)), None)
     out = []
     for f in found:
         e = f.entry
-        if e.kind == "question" and e.zh in ("什么", "是什么") and asks:  # "what is the listing rate" -> 是多少
+        if e.kind == "question" and framed and f is next(g for g in found if g.entry.kind == "question"):
+            e = Entry(e.kind, framed.zh, e.en, e.example)  # "how does X compare with Y" -> 哪个更多
+        elif e.kind == "question" and e.zh in ("什么", "是什么") and asks:  # "what is the listing rate" -> 是多少
             e = Entry(e.kind, e.zh.replace("什么", asks), e.en, e.example)
-        elif e.kind == "question" and e.zh == "什么" and WHAT_DOES_IT_DO.search(clause):
-            e = Entry(e.kind, "主营业务是什么", e.en, e.example)
         if e.kind == "question" and e.zh in COUNT_WORDS and unit:
             e = Entry(e.kind, e.zh + unit, e.en, e.example)
         out.append(Found(f.start, f.end, e))
@@ -339,13 +354,32 @@ def _ranked(clause: str, found: list[Found]) -> list[Entry]:
                      key=lambda f: RANK.index(f.entry.kind))
     rest = framing + _of_inverted(clause, [f for f in found if f.entry.kind in CONTENT_KINDS + ("action",) and f not in asked])
     questions = [f.entry for f in found if f.entry.kind == "question"]
+    compared = _than_comparison(clause, [f.entry for f in rest + asked], questions)
+    if compared:
+        return compared
     count = next((f for f in found if f.entry.kind == "question"), None)
-    if asked and count and HOW_MANY.match(clause, count.start) and count.entry.zh[-1] in HAVE_UNITS:
+    if asked and count and HOW_MANY.match(clause, count.start) and count.entry.zh[:-1] in HAVE and count.entry.zh[-1] in HAVE_UNITS:
         # "东莞有多少家国家级小巨人", as a Chinese asker writes it
         e = count.entry
         have = Entry(e.kind, HAVE[e.zh[:-1]] + e.zh[-1], e.en, e.example)
         return [f.entry for f in rest] + [have] + [f.entry for f in asked] + questions[1:]
     return [f.entry for f in rest + asked] + questions
+
+
+THAN = re.compile(r"\bthan\b", re.IGNORECASE)
+BY_HOW_MUCH = ("多多少", "少多少", "高多少", "低多少")
+JOIN_DE, JOIN_BI = Entry("term", "的", (), ""), Entry("term", "比", (), "")  # joining words of the Chinese sentence
+
+
+def _than_comparison(clause: str, terms: list[Entry], questions: list[Entry]) -> list[Entry] | None:
+    """"How many more X does A have than B" reads "A的X比B多多少家", the form the answerer computes."""
+    subjects = [e for e in terms if e.kind in SUBJECT_KINDS]
+    if not (THAN.search(clause) and len(subjects) == 2 and questions and questions[0].zh.startswith(BY_HOW_MUCH)):
+        return None
+    a, b = subjects
+    middle = [e for e in terms if e not in subjects]
+    return [e for e in middle if e.kind in ("time", "number")] + [a, JOIN_DE] + \
+        [e for e in middle if e.kind not in ("time", "number")] + [JOIN_BI, b] + questions
 
 
 OF = re.compile(r"\bof\s+(?:(?:the|its|their|a|an)\s+)?$", re.IGNORECASE)  # "number of [its] little giants"
@@ -362,7 +396,6 @@ def _of_inverted(clause: str, found: list[Found]) -> list[Found]:
     return out
 
 
-WHAT_DOES_IT_DO = re.compile(r"\bwhat\s+(?:does|do|did)\b.+\b(?:do|make|produce|sell)\W*$", re.IGNORECASE)  # "What does Robustel do?"
 YES_NO = re.compile(r"\s*(?:and\s+|so\s+|also\s+)?(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should)\b",
                     re.IGNORECASE)  # "Did Guangzhou double its count?" asks 吗
 DO_SUPPORT = re.compile(r"\b(?:do|does|did|has|have|had|can|could|will|would|should)\b", re.IGNORECASE)

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from assistant.answer.language import (detect, english_follow_up, english_lead, english_query, glossary, is_traditional,
-                                       to_simplified, to_traditional, units)
+                                       question_patterns, to_simplified, to_traditional, units)
 from assistant.citations import Citation, verify
 
 ENTRIES, VARIANTS = glossary()
@@ -151,3 +151,14 @@ def test_question_forms_in_the_handbooks_wording():
     assert english_query("What does Robustel do?").query == "鲁邦通主营业务是什么？"
     assert english_query("What is the listing rate of Guangdong's little giants?").query.endswith("上市率是多少？")
     assert english_query("What measures did Dongguan take?").query.endswith("有哪些措施？")
+
+
+@pytest.mark.parametrize("form", question_patterns(), ids=lambda q: q.zh)
+def test_every_question_pattern_maps_its_example(form):
+    assert form.zh in english_query(form.example).query
+
+
+def test_comparisons_read_as_the_answerer_computes_them():
+    assert english_query("How many more little giants does Shenzhen have than Guangzhou?").query == "深圳的小巨人比广州多多少家？"
+    assert "哪个更多" in english_query("Which has more little giants, Guangzhou or Dongguan?").query
+    assert "合计" in english_query("How many do Jiangsu and Zhejiang have combined?").query
