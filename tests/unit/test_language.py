@@ -162,3 +162,13 @@ def test_comparisons_read_as_the_answerer_computes_them():
     assert english_query("How many more little giants does Shenzhen have than Guangzhou?").query == "深圳的小巨人比广州多多少家？"
     assert "哪个更多" in english_query("Which has more little giants, Guangzhou or Dongguan?").query
     assert "合计" in english_query("How many do Jiangsu and Zhejiang have combined?").query
+
+
+def test_the_first_word_index_finds_every_match_the_full_scan_finds():
+    from assistant.answer.language import _english_patterns, _patterns_for
+
+    clauses = [e.example for e in ENTRIES] + ["R&D spending of the 1+1+N model in the U.S. and 'fine' management",
+                                             "new-generation information technology, Bao'an, little-giant firms"]
+    for clause in clauses:
+        full = {(m.start(), e.zh) for rx, e in _english_patterns() for m in rx.finditer(clause)}
+        assert full == {(m.start(), e.zh) for rx, e in _patterns_for(clause) for m in rx.finditer(clause)}, clause
