@@ -241,7 +241,7 @@ COUNT = re.compile(r"(?<![\w.])(" + NUMBER[1:-1] + "|" + "|".join(NUMBER_WORDS) 
 SCALED = re.compile(NUMBER + r"\s*(million|billion|bn|m)\b(\s*(?:yuan|RMB|CNY))?", re.IGNORECASE)
 COUNTED = re.compile(r"\b(?:how many|number of)\s+([^?,.;:!]*)", re.IGNORECASE)
 COUNT_WORDS = ("多少", "各多少", "多多少")  # question words a measure word can follow ("多少家")
-COUNTED_WORDS = 5  # the counted noun is one of the next few words: "how many national-level 'little giant' companies"
+COUNTED_WORDS = 7  # the counted noun is one of the next few words: "how many national-level 'little giant' companies"
 
 
 def _clause_query(clause: str, first: bool) -> tuple[str, list[Entry]]:
@@ -270,6 +270,8 @@ def _glossary_matches(clause: str) -> list[Found]:
     """Glossary wordings (longest first, never overlapping), then pronouns on what is left."""
     taken = [False] * len(clause)
     found: list[Found] = []
+    for m in NOT_ASKING.finditer(clause):  # "when selecting", "is it hard to": no question, no pronoun
+        taken[m.start():m.end()] = [True] * (m.end() - m.start())
     for rx, e in _patterns_for(clause):
         for m in rx.finditer(clause):
             if not any(taken[m.start():m.end()]):
@@ -418,6 +420,9 @@ def _of_inverted(clause: str, found: list[Found]) -> list[Found]:
     return out
 
 
+# "when" before a gerund is a conjunction; "it" before "is hard to" stands for nothing
+NOT_ASKING = re.compile(r"\bwhen(?=\s+(?:\w+ing|it comes to)\b)|\bit(?=(?:\s+is|\s+was|'s)?\s+(?:hard|difficult|easy|possible|"
+                        r"impossible|necessary|important|true|likely|common|worth)\b)", re.IGNORECASE)
 YES_NO = re.compile(r"\s*(?:and\s+|so\s+|also\s+)?(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should)\b",
                     re.IGNORECASE)  # "Did Guangzhou double its count?" asks 吗
 DO_SUPPORT = re.compile(r"\b(?:do|does|did|has|have|had|can|could|will|would|should)\b", re.IGNORECASE)

@@ -172,3 +172,9 @@ def test_the_first_word_index_finds_every_match_the_full_scan_finds():
     for clause in clauses:
         full = {(m.start(), e.zh) for rx, e in _english_patterns() for m in rx.finditer(clause)}
         assert full == {(m.start(), e.zh) for rx, e in _patterns_for(clause) for m in rx.finditer(clause)}, clause
+
+
+def test_when_and_it_that_ask_nothing():
+    assert "什么时候" not in english_query("What does Jiangsu do when selecting seed firms?").query
+    assert "它" not in english_query("Why is it hard for small firms to get bank loans?").query
+    assert english_query("When was it founded?").query == "它成立什么时候？"  # a real question and a real pronoun
