@@ -5,6 +5,13 @@ Taiwan wordings; the answer's lead line goes back to 繁體 with OpenCC s2t. No 
 available offline, so an English question is mapped to a Chinese query with the bilingual glossary of
 the handbook's own vocabulary (data/glossary.toml), and its answer gets a one-line English lead built
 from the same glossary over the Chinese quotes.
+
+The mapped query is written the way a Chinese asker writes: time and subjects first, then the terms in
+the English order ("the number of X" as X数量, a verb before its object), then what the question word
+asks about right before it ("广州…一次性奖励多少钱"), a count as "有多少家X"; the question word in the
+handbook's terms (a counted noun gives 多少家/人/件, a bare "what" before a quantity asks 多少, question
+forms with words between their parts are patterns in the glossary); figures in the handbook's notation
+(14.4年, 45%, 1亿元).
 """
 
 from __future__ import annotations
@@ -270,21 +277,23 @@ def _glossary_matches(clause: str) -> list[Found]:
     """Glossary wordings (longest first, never overlapping), then pronouns on what is left."""
     taken = [False] * len(clause)
     found: list[Found] = []
-    for m in NOT_ASKING.finditer(clause):  # "when selecting", "is it hard to": no question, no pronoun
+
+    def take(m: re.Match) -> None:
         taken[m.start():m.end()] = [True] * (m.end() - m.start())
+
+    for m in NOT_ASKING.finditer(clause):  # "when selecting", "is it hard to": no question, no pronoun
+        take(m)
     for rx, e in _patterns_for(clause):
         for m in rx.finditer(clause):
             if not any(taken[m.start():m.end()]):
-                taken[m.start():m.end()] = [True] * (m.end() - m.start())
+                take(m)
                 found.append(Found(m.start(), m.end(), e))
     for rx, zh in PRONOUNS_EN:
         for m in rx.finditer(clause):
             if not any(taken[m.start():m.end()]):
                 found.append(Found(m.start(), m.end(), Entry("pronoun", zh, (m.group(),), m.group())))
-    for m in PERCENT.finditer(clause):  # figures are kept in _kept_as_written
-        taken[m.start():m.end()] = [True] * (m.end() - m.start())
-    for m in SCALED.finditer(clause):
-        taken[m.start():m.end()] = [True] * (m.end() - m.start())
+    for m in [*PERCENT.finditer(clause), *SCALED.finditer(clause)]:  # figures are kept in _kept_as_written
+        take(m)
     for m in LATIN_TOKEN.finditer(clause):  # acronyms and product names read the same in both languages
         if identifier(m.group()) and not any(taken[m.start():m.end()]):
             found.append(Found(m.start(), m.end(), Entry("identifier", m.group(), (m.group(),), m.group())))
