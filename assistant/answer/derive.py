@@ -212,12 +212,16 @@ def _score(f: Figure, words: list[str]) -> int:
     return sum(2 * (w in f.own) + (w in f.context) for w in words)
 
 
-def _single(figs: list[Figure], words: list[str]) -> Figure | None:
-    """The one value among the best-scoring figures, or None when they disagree."""
+def _single(figs: list[Figure], words: list[str], head: str | None = None) -> Figure | None:
+    """The one value among the best-scoring figures, or None when they disagree. A tie is settled by the
+    asked measure's head word in a figure's own clause ("珠三角制造业占比为61%" over "…数量增速均值达到128.47%"
+    for a question about the share of manufacturing)."""
     if not figs:
         return None
     best = max(_score(f, words) for f in figs)
     top = [f for f in figs if _score(f, words) == best]
+    if len({f.value for f in top}) > 1 and head:
+        top = [f for f in top if head in f.own] or top
     return top[0] if len({f.value for f in top}) == 1 else None
 
 
@@ -267,7 +271,7 @@ def pick_operands(question: str, op: Operation, names: Sequence[str], units: Seq
     common = set.intersection(*({f.unit for f in figs} for figs in per_name.values()))
     resolved = []
     for common_unit in sorted(common):
-        picked = [_single([f for f in per_name[n] if f.unit == common_unit], words) for n in names]
+        picked = [_single([f for f in per_name[n] if f.unit == common_unit], words, head) for n in names]
         if all(picked) and _on_focus(picked, head):
             resolved.append((sum(_score(f, words) for f in picked), picked))
     resolved.sort(key=lambda r: -r[0])

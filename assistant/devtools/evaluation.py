@@ -198,7 +198,8 @@ def run_eval(index: Index, items: list[EvalItem], progress: bool = False) -> Rep
         with doc2query.excluding(doc2query.writer_of(item.id)):  # a train writer's own questions don't count
             answer = assistant.ask(item.question, index=index)
             latency = (time.perf_counter() - t0) * 1e3
-            hits = search(index, check_question(item.question), k=RETRIEVE_K).hits
+            # retrieval is scored on what the answerer retrieves with: an English or 繁體 question as understood
+            hits = search(index, assistant.understood(check_question(item.question), [], index)[1], k=RETRIEVE_K).hits
         results.append(score_item(item, answer, hits, sources, latency))
     return aggregate(results, time.perf_counter() - t_start)
 
