@@ -37,7 +37,7 @@ MAX_FALSE_REFUSAL = 0.05
 # leaves of 200 candidates beat 50 and 100, depth 2, and the logistic model (train CV 1.40 vs 1.16).
 TREES = {"max_depth": 3, "max_iter": 400, "learning_rate": 0.05, "min_samples_leaf": 200}
 # Features that rule a candidate out (confidence.py). year_conflict: in the training rows 1 candidate
-# in about 1,100 with it held the answer, yet trees with leaves of 200 let an earlier writer's
+# in about 1,300 with it held the answer, yet trees with leaves of 200 let an earlier writer's
 # near-identical question outweigh it ("2022年…占比" answered by "2023年…占比70%"). Leave-writer-out on
 # train it changed nothing; on dev it refused 3 more of 36 unanswerables at the same false refusal.
 VETOES = ("year_conflict",)
