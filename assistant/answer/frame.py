@@ -142,6 +142,8 @@ def _place_mentions(text: str) -> list[tuple[int, int, str]]:
     found += [(m.start(), m.end(), m.group()) for m in DISTRICT.finditer(text)]
     spans = [(a, b) for a, b, _ in found]
     for name in dialogue_rules().lexicon["district"]:  # "松山湖", "顺德": named without 区 or 镇
+        if name not in text:  # most sentences name none: skip the scan
+            continue
         for m in re.finditer(re.escape(name), text):
             if not any(a <= m.start() < b for a, b in spans):
                 found.append((m.start(), m.end(), name))

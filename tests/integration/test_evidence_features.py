@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 import assistant  # noqa: F401  (the package's lazy names)
 from assistant.answer.answerer import gather
 from assistant.retrieval import Filters
@@ -34,11 +36,20 @@ def test_a_question_at_district_level_wants_the_districts_figure(index):
     assert _of(feats, "松山湖“小巨人”合计数量达到27家")["value_of_district"] == 0.0
 
 
-def test_a_sentence_dated_to_another_year_conflicts_with_the_asked_year(index):
-    feats = _features(index, "2021年粤科金融集团直接投资的项目中专精特新企业占比多少？")
-    assert _of(feats, "又如粤科金融集团2023年直接投资的项目")["year_conflict"] == 1.0
-    same = _features(index, "2023年粤科金融集团直接投资的项目中专精特新企业占比多少？")
-    assert _of(same, "又如粤科金融集团2023年直接投资的项目")["year_conflict"] == 0.0
+# (feature, the unit's start, a question it holds for, the same question where it does not)
+CONTRASTS = [
+    # a sentence dated 2023 answers another year's question when 2021 is asked
+    ("year_conflict", "又如粤科金融集团2023年直接投资的项目",
+     "2021年粤科金融集团直接投资的项目中专精特新企业占比多少？", "2023年粤科金融集团直接投资的项目中专精特新企业占比多少？"),
+    # "累计上市“小巨人”有241家" counts listed firms: a narrower measure than all little giants
+    ("unasked_qualifier", "广东累计上市“小巨人”有241家", "广东累计有多少家小巨人？", "广东累计有多少家上市小巨人？"),
+]
+
+
+@pytest.mark.parametrize("feature,unit,holds,does_not", CONTRASTS, ids=[c[0] for c in CONTRASTS])
+def test_a_feature_holds_for_one_wording_and_not_the_other(index, feature, unit, holds, does_not):
+    assert _of(_features(index, holds), unit)[feature] == 1.0
+    assert _of(_features(index, does_not), unit)[feature] == 0.0
 
 
 def test_a_sentence_without_a_year_does_not_conflict(index):
@@ -51,14 +62,6 @@ def test_a_clause_inherits_the_date_its_sentence_stated_before_it(index):
     feats = _features(index, "截至2023年7月，顺德有多少家小巨人？")
     clause = _of(feats, "顺德紧随其后，拥有28家")
     assert clause["gate_years"] == 1.0 and clause["gate_figures"] == 1.0 and clause["year_conflict"] == 0.0
-
-
-def test_a_sentence_about_a_narrower_measure_is_marked(index):
-    # "累计上市“小巨人”有241家" counts listed firms: a narrower measure than all little giants
-    feats = _features(index, "广东累计有多少家小巨人？")
-    assert _of(feats, "广东累计上市“小巨人”有241家")["unasked_qualifier"] == 1.0
-    listed = _features(index, "广东累计有多少家上市小巨人？")
-    assert _of(listed, "广东累计上市“小巨人”有241家")["unasked_qualifier"] == 0.0
 
 
 def test_a_district_named_without_its_suffix_is_the_place_a_value_must_belong_to(index):
