@@ -5,7 +5,8 @@ question -> (follow-up rewrite) -> sub-questions -> frame (answer type, constrai
 -> evidence features per candidate -> learned confidence (ranks and decides)
 -> composed answer with [n] markers -> citation verifier.
 
-A question is answered only when its best candidate's confidence clears the threshold chosen on the
+A question asking for the outline of a part of the handbook ("成长路径有哪几条？") is answered with its
+sections from the table of contents (outline.py). Otherwise a question is answered only when its best candidate's confidence clears the threshold chosen on the
 dev split; otherwise the handbook is said not to answer it. Task requests ("写一首诗"), questions
 with no word the handbook contains, and questions naming a company or place the handbook never
 mentions are declined before any scoring.
@@ -31,6 +32,7 @@ from .followup import MAX_PARTS, resolve_part, rewrite_followup, split_compariso
 from .frame import TASK_REQUEST, Frame, frame, off_topic
 from .input import check_question
 from .items import from_item
+from .outline import from_outline
 from .lead import entity_leads
 
 
@@ -39,7 +41,7 @@ class Decision:
     """Why a (sub-)question was answered or refused: for reports and the eval's failure analysis."""
 
     question: str
-    reason: str  # answered | below_threshold | no_candidate | unknown_name | off_topic | task_request | record | item
+    reason: str  # answered | below_threshold | no_candidate | unknown_name | off_topic | task_request | record | item | outline
     confidence: float = 0.0
     threshold: float = 0.0
     unit: str = ""  # the best candidate's text (first 60 chars)
@@ -194,6 +196,12 @@ def ask(question, index: Index, history: list | None = None, filters: Filters | 
     related: list[Hit] = []
     notes: list[str] = []
     decisions: list[Decision] = []
+    # the outline of a part is asked of the whole question: a comparison's halves ask about places
+    outline = from_outline(rewritten or q, index, filters)
+    if outline:
+        subs, chosen = [], outline
+        threshold = settings(index.cfg, confidence.load(index.cfg.confidence_model)).threshold
+        decisions.append(Decision(rewritten or q, "outline", 1.0, threshold, outline[0].text[:60]))
     parts: list[tuple[str, list[Unit]]] = []  # per sub-question, for a computed comparison line
     asked: list[tuple[str, list[Unit], str]] = []  # per sub-question, for the asked-slot lines
     for i, sq in enumerate(subs):

@@ -10,13 +10,13 @@ from ..chunking import Unit
 from ..citations import Citation
 from ..index import Index
 from ..types import Span
+from .anaphora import antecedent, neighbour
 from .evidence import ENUMERATION, PRESCRIPTIVE, Candidate
 from .frame import Frame
 from .rules import RULES
 
 ASKS_POINTS = RULES.patterns["asks_points"].pattern
 CONTINUES = RULES.patterns["continues"].pattern
-ANTECEDENT_REACH = 2  # units walked back from "该企业……" to the one naming the company
 
 
 @dataclass(frozen=True)
@@ -55,33 +55,8 @@ def compose(units: list[Unit], cites: list[Citation], notes: list[str] = ()) -> 
     return "\n".join(list(lines) + list(notes))
 
 
-def neighbour(index: Index, u: Unit, step: int) -> Unit | None:
-    """The next/previous unit in the same section (chunks may overlap or split a section)."""
-    k = u.id + step
-    while 0 <= k < len(index.units) and index.units[k].section == u.section:
-        if index.units[k].spans[0].start != u.spans[0].start:
-            nb = index.units[k]
-            return nb if (nb.spans[0].start > u.spans[0].start) == (step > 0) else None
-        k += step
-    return None
-
-
 def _prescriptive(u: Unit) -> bool:
     return bool(PRESCRIPTIVE.search(u.text))
-
-
-def antecedent(unit: Unit, index: Index) -> Unit | None:
-    """For a unit opening with a reference ("该企业从事……"), the unit before it in the same section
-    (at most ANTECEDENT_REACH back) that names the referent (see [[anaphor]] in data/rules.toml)."""
-    ref = next((a for a in RULES.anaphors if a.pattern.match(unit.text)), None)
-    cur = unit
-    for _ in range(ANTECEDENT_REACH if ref else 0):
-        cur = neighbour(index, cur, -1)
-        if cur is None:
-            return None
-        if ref.referent.search(cur.text):
-            return cur
-    return None
 
 
 def with_context(unit: Unit, f: Frame, index: Index, max_units: int) -> list[Unit]:

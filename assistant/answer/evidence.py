@@ -22,6 +22,7 @@ from ..citations import number_in
 from ..index import Index
 from ..retrieval import Filters, Hit
 from . import doc2query
+from .anaphora import referent_name
 from .dialogue_state import DISTRICT, is_district, rules as dialogue_rules
 from .lexicon import alternatives
 from .rules import RULES
@@ -73,10 +74,12 @@ class Candidate:
 # ---------------------------------------------------------------- gates (1 = holds or not applicable)
 
 def _support(u: Unit, c: Context, lower: bool = False) -> str:
-    """The unit's text with its section path and company, from a table built once per index."""
-    key = "support_lower" if lower else "support"
-    table = c.index.extra(key, lambda: [support_text(x).lower() if lower else support_text(x) for x in c.index.units])
-    return table[u.id]
+    """The unit's text with its section path, its company and the name a reference in it refers to
+    ("该企业从事…" is about the company the sentence before names), from a table built once per index."""
+    def build() -> list[str]:
+        texts = [f"{support_text(x)}\n{referent_name(x, c.index)}" for x in c.index.units]
+        return [t.lower() for t in texts] if lower else texts
+    return c.index.extra("support_lower" if lower else "support", build)[u.id]
 
 
 def gate_entities(u: Unit, c: Context) -> float:

@@ -11,6 +11,7 @@ from ..ingest.profiles import find_companies
 from .frame import BOARDS, META_HISTORY, PLACES
 from .rules import RULES
 
+REQUEST_ONLY = RULES.patterns["request_only"].pattern
 COMPUTED = tuple(RULES.patterns[f"asks_{k}"].pattern for k in ("difference", "sum"))
 COMPARES = re.compile(r"各|分别|谁|哪个|哪边|相比|比较|对比|高还是|多还是|快还是|大还是|差距|差多少")
 CONNECTOR = r"\s*(?:和|与|跟|及|、|，|还是|以及|对比|vs|VS|比)\s*"
@@ -58,7 +59,8 @@ MAX_PARTS = 4  # sub-questions answered per question (comparisons, two-part ques
 
 
 def split_two_part(question: str) -> list[str]:
-    parts = [p for p in re.split(r"[？?；;]\s*", question) if len(p.strip()) >= 4]
+    """"…挂牌？研发投入占多少？" is two questions; "…哪几条？简单列一下" is one (the second part only asks how)."""
+    parts = [p for p in re.split(r"[？?；;]\s*", question) if len(p.strip()) >= 4 and not REQUEST_ONLY.match(p.strip())]
     return parts if len(parts) >= 2 else [question]
 
 

@@ -3,7 +3,7 @@
 "第三条具体说说" (resolved to "“投后赋能助企业“走出去””具体怎么做？") asks for what the handbook writes
 under that point: the point and the sentences after it, up to the next point. A section title asked the
 same way ("“优化全生产要素，激活数据、技术等要素价值乘数效应”具体怎么做？") gets the section's opening
-and each of its points with the sentence that follows it. Scoring sentences by their likeness to the
+and each of its points with the sentences that follow it. Scoring sentences by their likeness to the
 title quotes the neighbouring points ("第一，……") instead of the asked one's body.
 """
 
@@ -23,7 +23,8 @@ SECTION_NUMBER = re.compile(r"^(?:[一二三四五六七八九十]+\s+|（[一�
 NOT_TEXT = re.compile(r"[\s“”\"'‘’，,。；;：:、！!？?（）()]")
 SKIPPED_KINDS = ("toc", "chart")
 POINT_BODY_UNITS = 4  # sentences quoted under one point
-SECTION_POINTS = 5  # points of a section quoted, each with the sentence after it
+SECTION_POINTS = 5  # points of a section quoted, each with the sentences after it
+SECTION_POINT_SENTENCES = 2  # a point's first sentence is often only its own restatement
 
 
 def _key(text: str) -> str:
@@ -52,7 +53,7 @@ def _point_body(k: int, index: Index, filters: Filters) -> list[Unit]:
 
 
 def _section_body(section: str, index: Index, filters: Filters) -> list[Unit]:
-    """A section's opening sentence, then each point with the sentence after it (or its first sentences)."""
+    """A section's opening sentence, then each point with the sentences after it (or its first sentences)."""
     body, seen = [], set()
     for u in index.units:
         if u.section == section and u.text not in seen and _usable(u, index, filters):
@@ -65,7 +66,11 @@ def _section_body(section: str, index: Index, filters: Filters) -> list[Unit]:
     points = [i for i in points if i >= first]
     out = body[:1] if first > 0 else []
     for i in points[:SECTION_POINTS]:
-        out += body[i:i + 2] if i + 1 < len(body) and not ENUMERATION.match(body[i + 1].text) else body[i:i + 1]
+        out.append(body[i])
+        for u in body[i + 1:i + 1 + SECTION_POINT_SENTENCES]:
+            if ENUMERATION.match(u.text):
+                break
+            out.append(u)
     return out
 
 

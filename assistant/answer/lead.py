@@ -19,7 +19,8 @@ from ..citations import Citation
 from ..index import Index
 from ..text import bare_text
 from ..types import Span
-from .compose import ANTECEDENT_REACH, antecedent, cite_span, neighbour
+from .anaphora import ANTECEDENT_REACH, antecedent, neighbour
+from .compose import cite_span
 from .frame import CITIES, answer_type
 from .rules import RULES
 

@@ -252,7 +252,11 @@ def find_referent(kind: str, state: list[Turn], word: str = "") -> str | None:
 
 def _first_named(state: list[Turn], kind: str, kinds: tuple[str, ...], fits) -> str | None:
     for turn in reversed(state[-3:]):
-        sources = ([turn.named, turn.about] if turn.asks_entity else [turn.about, turn.named])
+        # the answer's entity first when the question asked which one ("哪家…最多？" + "这家公司…"); but
+        # a question already about its own company asked for another of its attributes ("思谷智能是谁
+        # 孵化的？" + "它有多少项专利？" is still 思谷智能, not the incubator the answer named)
+        own = any(turn.about.get(k) for k in kinds if k != "place")
+        sources = ([turn.named, turn.about] if turn.asks_entity and not own else [turn.about, turn.named])
         for src in sources:
             for k in kinds:
                 names = [n for n in src.get(k, []) if (k != "place" or kind == "place" or turn.asks_entity) and fits(n)

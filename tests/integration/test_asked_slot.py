@@ -11,7 +11,7 @@ import re
 import pytest
 
 import assistant
-from assistant.answer.compose import antecedent
+from assistant.answer.anaphora import antecedent
 from assistant.answer.lead import LEAD_PREFIX, heading_span
 from assistant.citations import verify
 

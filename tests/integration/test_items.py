@@ -47,3 +47,10 @@ def test_an_ordinal_follow_up_gets_the_body_of_the_point_it_names(index):
     assert not a.refused and "上市预备队" in a.answer and "母基金" not in a.answer
     sources = {d: doc.text for d, doc in index.docs.items()}
     assert a.citations and all(quote_valid(c, sources) for c in a.citations)
+
+
+def test_each_point_of_a_section_comes_with_the_sentences_that_explain_it(index):
+    # "上市预备队" is the third sentence of the section's third point
+    texts = _texts(index, "“引进来和走出去，资本以投代招和做大市场”具体怎么做？")
+    assert any("上市预备队" in t for t in texts)
+    assert sum(t.startswith(("第一，", "第二，", "第三，", "第四，")) for t in texts) == 4

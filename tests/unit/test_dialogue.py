@@ -52,6 +52,12 @@ def test_pronoun_resolves_to_the_company_the_previous_answer_named(companies):
     assert understand("佛山那边哪个区最多？", history, companies).rule != "pronoun"
 
 
+def test_a_pronoun_keeps_the_company_a_question_was_about_when_its_answer_named_another(companies):
+    history = conversation(["思谷智能是谁孵化出来的？"],
+                           ["广东思谷智能技术有限公司：由广东华中科技大学工业技术研究院孵化。[1]"])
+    assert understand("它有多少项核心技术专利？", history, companies).standalone == "思谷智能有多少项核心技术专利？"
+
+
 def test_english_and_traditional_follow_ups(companies):
     history = conversation(["深圳有多少家上市小巨人？"], [])
     assert understand("What about Dongguan?", history, companies).standalone == "东莞有多少家上市小巨人？"

@@ -1,0 +1,124 @@
+"""A part of the handbook asked for its outline: answered with its headings, from the table of contents.
+
+"手册给新型工业化时代广东小巨人提了哪几条成长路径？" asks for the four headings of part 五 ("（一）产业链作用
+提升…" … "（四）加强数字治理…"). No sentence of the body lists them, so scoring sentences finds none
+and the question was refused. The table of contents is the handbook's own list of its parts: each of
+its lines is a citable span, quoted without its page number.
+
+A part is named by its number ("第五部分") or by the words of its title that no other part's title has
+("成长路径": 成长 is also in 三 "成长需求"). "手册分哪几部分？" names no part and gets the parts themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from ..chunking import Unit, tokens
+from ..index import Index
+from ..retrieval import Filters
+from ..types import Span
+from .dialogue_state import cn_number
+from .frame import frame
+from .rules import RULES
+
+ASKS_OUTLINE = RULES.patterns["outline"].pattern
+WHOLE_HANDBOOK = RULES.patterns["outline_whole"].pattern
+PART = re.compile(r"^([一二三四五六七八九十]+)、")
+SPECIAL_PART = re.compile(r"^特别呈献")
+SUB_NUMBER = re.compile(r"^（[一二三四五六七八九十]+）")
+PAGE_NUMBER = re.compile(r"\s+\d+\s*$")
+PART_ORDINAL = re.compile(r"第([一二三四五六七八九十]+)(?:部分|章|篇|大部分)")
+# words every part's title may share with a question without naming the part
+COMMON_WORDS = frozenset({"广东", "小巨人", "企业", "专精特新", "的", "“", "”", "、", "，"})
+
+
+@dataclass(frozen=True)
+class Part:
+    """A part of the handbook as its table of contents lists it: its heading and its sub-headings."""
+
+    number: int  # 五 -> 5; 0 for an unnumbered part ("特别呈献：…")
+    heading: Unit
+    children: tuple[Unit, ...]
+    words: frozenset[str]  # the title's words that no other part's title has
+
+    @property
+    def title(self) -> str:
+        return self.heading.text
+
+
+def _without_page(u: Unit) -> Unit:
+    """A table-of-contents line quoted without its page number: the span ends where the title does."""
+    sp = u.spans[0]
+    m = PAGE_NUMBER.search(sp.text)
+    if not m:
+        return u
+    text = sp.text[:m.start()]
+    return replace(u, spans=(Span(sp.doc, sp.start, sp.start + len(text), text),), text=text)
+
+
+def parts(index: Index) -> list[Part]:
+    return index.extra("outline_parts", lambda: _parts(index))
+
+
+def _parts(index: Index) -> list[Part]:
+    raw: list[tuple[int, Unit, list[Unit]]] = []
+    seen: set[str] = set()
+    for u in index.units:
+        if u.kind != "toc" or u.text in seen:  # the table of contents repeats lines across a page break
+            continue
+        seen.add(u.text)
+        u = _without_page(u)
+        m = PART.match(u.text)
+        if m or SPECIAL_PART.match(u.text):
+            raw.append((cn_number(m.group(1)) if m else 0, u, []))
+        elif raw:
+            raw[-1][2].append(u)
+    title_words = [{w for w in tokens(PART.sub("", h.text)) if len(w) >= 2 and w not in COMMON_WORDS} for _, h, _ in raw]
+    out = []
+    for i, (number, heading, children) in enumerate(raw):
+        others = set().union(*(ws for j, ws in enumerate(title_words) if j != i))
+        out.append(Part(number, heading, tuple(children), frozenset(title_words[i] - others)))
+    return out
+
+
+def named_part(question: str, index: Index) -> Part | None:
+    """The one part the question names by its number or by its own title words (None: none or several)."""
+    ps = parts(index)
+    m = PART_ORDINAL.search(question)
+    if m:
+        return next((p for p in ps if p.number == cn_number(m.group(1))), None)
+    scored = sorted(((sum(w in question for w in p.words), p.number) for p in ps), reverse=True)
+    if not scored or scored[0][0] == 0 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    return next(p for p in ps if p.number == scored[0][1])
+
+
+def sections(part: Part) -> list[Unit]:
+    """A part's numbered sections ("（一）…"); its unnumbered lines (an expert column) when it has none."""
+    return [c for c in part.children if SUB_NUMBER.match(c.text)] or list(part.children)
+
+
+def from_outline(question: str, index: Index, filters: Filters) -> list[Unit] | None:
+    """The sections of the part a question asks the outline of; the parts themselves for the whole
+    handbook (None: no outline asked, or no part named)."""
+    if not ASKS_OUTLINE.search(question):
+        return None
+    f = frame(question, index)
+    if f.companies or f.years:
+        return None
+    part = named_part(question, index)
+    if part is not None:
+        # "深圳的成长路径有哪几条" or "长三角和珠三角在哪几个方面不同" ask about a place, not the part's outline
+        if any(p not in part.title for p in f.places):
+            return None
+        # a section the question quotes is asked about, not listed
+        if any(len(w) >= 4 and w in question for c in part.children for w in re.split(r"[，,：:]", SUB_NUMBER.sub("", c.text))):
+            return None
+        found = sections(part)  # not the part's own heading: "第三条" counts the sections
+    elif WHOLE_HANDBOOK.search(question):
+        found = [p.heading for p in parts(index)]
+    else:
+        return None
+    found = [u for u in found or [] if filters.allows(index.chunks[u.chunk])]
+    return found or None
