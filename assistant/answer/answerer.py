@@ -6,8 +6,9 @@ question -> (follow-up rewrite) -> sub-questions -> frame (answer type, constrai
 -> composed answer with [n] markers -> citation verifier.
 
 A question asking for the outline of a part of the handbook ("成长路径有哪几条？") is answered with its
-sections from the table of contents (outline.py). Otherwise a question is answered only when its best candidate's confidence clears the threshold chosen on the
-dev split; otherwise the handbook is said not to answer it. Task requests ("写一首诗"), questions
+sections from the table of contents (outline.py). Any other question is answered only when its best
+candidate's confidence clears the threshold chosen on the dev split; otherwise the handbook is said
+not to answer it. Task requests ("写一首诗"), questions
 with no word the handbook contains, and questions naming a company or place the handbook never
 mentions are declined before any scoring.
 """
