@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
 
@@ -166,10 +167,49 @@ def is_traditional(text: str) -> bool:
 
 
 def to_simplified(text: str) -> str:
-    """繁體 and Cantonese/Taiwan wording to the handbook's simplified, mainland wording. Characters
-    only (t2s) plus the glossary's variant table: OpenCC's Taiwan phrase table also rewrites words
-    the handbook uses (核心 -> 内核, 新增 -> 添加)."""
-    return apply_variants(_converter("t2s").convert(text))
+    """繁體 and Cantonese/Taiwan wording to the handbook's simplified, mainland wording: characters
+    (t2s), the Taiwan phrases the handbook does not use, and the glossary's variant table."""
+    return apply_variants(taiwan_phrases(_converter("t2s").convert(text), _converter("tw2sp").convert(text)))
+
+
+def taiwan_phrases(chars: str, phrases: str) -> str:
+    """OpenCC's Taiwan phrase table (tw2sp) taken only where the handbook agrees: the user's wording is
+    not in the handbook and the mainland one is ("智慧财产权" -> "知识产权", "数位转型" -> "数字转型").
+    Taken everywhere it would also rewrite words the handbook itself uses (核心 -> 内核, 新增 -> 添加).
+    A change is judged as a whole word: changes split by one unchanged character are one change
+    ("资讯科技" -> "信息技术"). The user's wording is looked up with one character of context on each
+    side, the mainland one with the context of either side."""
+    known = _handbook_text()
+    if chars == phrases or not known:
+        return chars
+    ops = SequenceMatcher(None, chars, phrases, autojunk=False).get_opcodes()
+    regions: list[list[int]] = []  # [i1, i2, j1, j2] of merged changes
+    for op, i1, i2, j1, j2 in ops:
+        if op == "equal":
+            continue
+        if regions and i1 - regions[-1][1] < 2:  # the unchanged character between is in both
+            regions[-1][1], regions[-1][3] = i2, j2
+        else:
+            regions.append([i1, i2, j1, j2])
+    out, at = [], 0
+    for i1, i2, j1, j2 in regions:
+        before, after = chars[max(0, i1 - 1):i1], chars[i2:i2 + 1]
+        taken = (before + chars[i1:i2] + after not in known
+                 and (before + phrases[j1:j2] in known or phrases[j1:j2] + after in known))
+        out.append(chars[at:i1] + (phrases[j1:j2] if taken else chars[i1:i2]))
+        at = i2
+    return "".join(out) + chars[at:]
+
+
+@lru_cache(maxsize=1)
+def _handbook_text() -> str:
+    """The corpus text, for checking a wording against the handbook's ("" when it cannot be read)."""
+    from ..config import Config
+
+    try:
+        return "\n".join(p.read_text(encoding="utf-8") for p in sorted(Config.from_env().corpus_dir.glob("*.txt")))
+    except OSError:
+        return ""
 
 
 def apply_variants(text: str) -> str:

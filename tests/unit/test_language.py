@@ -178,3 +178,13 @@ def test_when_and_it_that_ask_nothing():
     assert "什么时候" not in english_query("What does Jiangsu do when selecting seed firms?").query
     assert "它" not in english_query("Why is it hard for small firms to get bank loans?").query
     assert english_query("When was it founded?").query == "它成立什么时候？"  # a real question and a real pronoun
+
+
+@pytest.mark.parametrize("traditional, simplified", [
+    ("浙江在保護小微企業智慧財產權方面", "浙江在保护小微企业知识产权方面"),  # a Taiwan phrase the handbook words otherwise
+    ("資訊科技企業", "信息技术企业"),  # two changes one character apart are one word
+    ("這家公司的核心技術", "这家公司的核心技术"),  # tw2sp's 内核: the handbook says 核心
+    ("今年新增了幾家", "今年新增了几家"),  # tw2sp's 添加: the handbook says 新增
+])
+def test_taiwan_phrases_are_taken_only_where_the_handbook_agrees(traditional, simplified):
+    assert to_simplified(traditional) == simplified
