@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.lead import LEAD_PREFIX, names_in, slot_kind
+from assistant.answer.lead import LEAD_PREFIX
+from assistant.answer.slots import names_in, slot_kind
 from assistant.text import bare_text, split_sentences
 
 SENTENCES = {

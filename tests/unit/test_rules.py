@@ -99,7 +99,7 @@ def test_entity_name_examples(kind, text, name):
                          + [(r.name, ex, False) for r in RULES.entity_slots for ex in r.not_examples])
 def test_entity_slot_examples(name, question, matches):
     """The first matching [[entity_slot]] rule decides, as for answer types."""
-    from assistant.answer.lead import asked_kind
+    from assistant.answer.slots import asked_kind
 
     assert (asked_kind(question) == name) == matches
 
