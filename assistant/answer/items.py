@@ -22,6 +22,7 @@ FIRST_POINT = re.compile(r"^(?:第一，|一是|首先|1[.、])")
 SECTION_NUMBER = re.compile(r"^(?:[一二三四五六七八九十]+\s+|（[一二三四五六七八九十]+）|\d+[.、])")
 NOT_TEXT = re.compile(r"[\s“”\"'‘’，,。；;：:、！!？?（）()]")
 SKIPPED_KINDS = ("toc", "chart")
+MIN_PREFIX_KEY = 10  # characters of a point's opening that name it
 POINT_BODY_UNITS = 4  # sentences quoted under one point
 SECTION_POINTS = 5  # points of a section quoted, each with the sentences after it
 SECTION_POINT_SENTENCES = 2  # a point's first sentence is often only its own restatement
@@ -81,8 +82,9 @@ def from_item(question: str, index: Index, filters: Filters) -> list[Unit] | Non
     if not m or len(key := _key(m.group(1))) < 4:
         return None
     for u in index.units:
-        if u.kind not in SKIPPED_KINDS and ENUMERATION.match(u.text) and _key(u.text) == key \
-                and filters.allows(index.chunks[u.chunk]):
+        # a long point is quoted by its first clauses ("“政府的政策和扶持绝对不容忽视，特别是创新驱动发展”")
+        if u.kind not in SKIPPED_KINDS and ENUMERATION.match(u.text) and filters.allows(index.chunks[u.chunk]) \
+                and (_key(u.text) == key or (len(key) >= MIN_PREFIX_KEY and _key(u.text).startswith(key))):
             return _point_body(u.id, index, filters)
     sections = dict.fromkeys(u.section for u in index.units if u.kind not in SKIPPED_KINDS)
     for section in sections:

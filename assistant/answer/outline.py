@@ -6,7 +6,9 @@ and the question was refused. The table of contents is the handbook's own list o
 its lines is a citable span, quoted without its page number.
 
 A part is named by its number ("第五部分") or by the words of its title that no other part's title has
-("成长路径": 成长 is also in 三 "成长需求"). "手册分哪几部分？" names no part and gets the parts themselves.
+("成长路径": 成长 is also in 三 "成长需求"); by one such word only in a question about the handbook.
+A section or expert column named the same way ("周伟然那篇专栏…有哪几方面的优势？") gets its enumerated
+points ("首先，…", "其次，…"). "手册分哪几部分？" names no part and gets the parts themselves.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from ..retrieval import Filters
 from ..types import Span
 from .dialogue_state import cn_number
 from .frame import frame
+from .items import ENUMERATION, FIRST_POINT, SECTION_NUMBER
 from .rules import RULES
 
 ASKS_OUTLINE = RULES.patterns["outline"].pattern
 WHOLE_HANDBOOK = RULES.patterns["outline_whole"].pattern
+ABOUT_HANDBOOK = RULES.patterns["about_handbook"].pattern
+PASSAGE = RULES.patterns["passage_reference"].pattern
 PART = re.compile(r"^([一二三四五六七八九十]+)、")
 SPECIAL_PART = re.compile(r"^特别呈献")
 SUB_NUMBER = re.compile(r"^（[一二三四五六七八九十]+）")
@@ -91,6 +96,10 @@ def named_part(question: str, index: Index) -> Part | None:
     scored = sorted(((sum(w in question for w in p.words), p.number) for p in ps), reverse=True)
     if not scored or scored[0][0] == 0 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
         return None
+    # one title word alone names the part only in a question about the handbook: "报告最后…成长路径有哪几条"
+    # does, "袁锋总结芯联集成…靠的是哪几条经验" (经验, part 四's word) does not
+    if scored[0][0] == 1 and not ABOUT_HANDBOOK.search(question):
+        return None
     return next(p for p in ps if p.number == scored[0][1])
 
 
@@ -101,7 +110,7 @@ def sections(part: Part) -> list[Unit]:
 
 def from_outline(question: str, index: Index, filters: Filters) -> list[Unit] | None:
     """The sections of the part a question asks the outline of; the parts themselves for the whole
-    handbook (None: no outline asked, or no part named)."""
+    handbook; the points of a section or expert column (None: no outline asked, or nothing named)."""
     if not ASKS_OUTLINE.search(question):
         return None
     f = frame(question, index)
@@ -119,6 +128,46 @@ def from_outline(question: str, index: Index, filters: Filters) -> list[Unit] | 
     elif WHOLE_HANDBOOK.search(question):
         found = [p.heading for p in parts(index)]
     else:
-        return None
+        section = named_section(question, index)
+        if section is None or any(p not in section for p in f.places):
+            return None
+        found = section_points(section, index)
     found = [u for u in found or [] if filters.allows(index.chunks[u.chunk])]
     return found or None
+
+
+def _title(section: str) -> str:
+    return SECTION_NUMBER.sub("", section.split(" > ")[-1])
+
+
+def section_words(index: Index) -> dict[str, frozenset[str]]:
+    """Each section's title words that no other section's title has (an expert column's author too)."""
+    def build() -> dict[str, frozenset[str]]:
+        paths = list(dict.fromkeys(u.section for u in index.units if u.kind not in ("toc", "chart")))
+        words = {s: {w for w in tokens(_title(s)) if len(w) >= 2 and w not in COMMON_WORDS} for s in paths}
+        seen: dict[str, int] = {}
+        for ws in words.values():
+            for w in ws:
+                seen[w] = seen.get(w, 0) + 1
+        return {s: frozenset(w for w in ws if seen[w] == 1) for s, ws in words.items()}
+    return index.extra("outline_section_words", build)
+
+
+def named_section(question: str, index: Index) -> str | None:
+    """The one section a question names by its own title words, in a question that says it means a passage
+    of the handbook ("周伟然那篇专栏…有哪几方面"); None when none or several."""
+    scored = sorted(((sum(w in question for w in ws), s) for s, ws in section_words(index).items()), reverse=True)
+    if not scored or scored[0][0] == 0 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    if not (ABOUT_HANDBOOK.search(question) or PASSAGE.search(question)):
+        return None  # "政府基金有哪几条…" shares two words with a section's title but asks no passage of it
+    return scored[0][1]
+
+
+def section_points(section: str, index: Index) -> list[Unit] | None:
+    """A section's enumerated points ("首先，…", "第一，…", "一是…") from its first one, each quoted once;
+    None when it has fewer than two (its text is no list)."""
+    body = list({u.text: u for u in index.units if u.section == section and u.kind not in ("toc", "chart")}.values())
+    first = next((i for i, u in enumerate(body) if FIRST_POINT.match(u.text)), None)
+    points = [u for u in body[first:] if ENUMERATION.match(u.text)] if first is not None else []
+    return points if len(points) >= 2 else None

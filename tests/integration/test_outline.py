@@ -43,7 +43,6 @@ def test_the_whole_handbook_gets_its_parts(index):
 @pytest.mark.parametrize("question", [
     "深圳的成长路径有哪几条？",  # a place the part's title does not name
     "深圳有几家上市小巨人？",  # no outline asked
-    "“引进来和走出去”那一节，一共提了哪几条建议？",  # a section quoted: its points, not the list
     "广东小巨人有哪几个方面？",  # no part named
 ])
 def test_other_questions_are_left_to_scoring(index, question):
@@ -61,3 +60,25 @@ def test_an_outline_answer_is_cited_and_its_sections_are_the_next_turn_s_items(i
     history = [{"role": "user", "content": a.question}, {"role": "assistant", "content": a.answer}]
     b = assistant.ask("第三条具体说说", history=history, index=index)
     assert "以投代招" in b.answered_question and "上市预备队" in b.answer
+
+
+def test_one_title_word_names_a_part_only_in_a_question_about_the_handbook(index):
+    # 经验 is part 四's word ("长三角“小巨人”培育经验启示"), but this asks about one company's experience
+    assert _texts(index, "袁锋总结芯联集成能五年冲出来，靠的是哪几条经验？") is None
+    assert _texts(index, "长三角的培育经验有哪几条？") is not None  # two of its words
+
+
+def test_an_expert_column_named_by_its_author_gets_its_points(index):
+    texts = _texts(index, "周伟然那篇专栏，说中国小巨人有哪几方面的先天优势？")
+    assert [t[:2] for t in texts] == ["首先", "其次", "再者", "最后"]  # the point repeated across a page break once
+    assert _texts(index, "政府基金有哪几条支持措施？") is None  # two title words, but no passage asked about
+    texts = _texts(index, "“引进来和走出去”那一节，一共提了哪几条建议？")  # a section of part 五: its points
+    assert [t[:3] for t in texts] == ["第一，", "第二，", "第三，", "第四，"]
+
+
+def test_a_long_point_of_an_outline_answer_is_the_next_turn_s_item(index):
+    q = "周伟然那篇专栏，说中国小巨人有哪几方面的先天优势？"
+    a = assistant.ask(q, index=index)
+    b = assistant.ask("第二点具体说说？", history=[{"role": "user", "content": q}, {"role": "assistant", "content": a.answer}],
+                      index=index)
+    assert not b.refused and "西方市场政府扶持初创企业的力度" in b.answer  # the point's body, after the point
