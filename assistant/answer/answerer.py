@@ -23,6 +23,7 @@ from typing import Callable
 from ..chunking import Unit
 from ..citations import Citation, verify
 from ..config import MAX_QUESTION_CHARS, REFUSAL, Config
+from ..embedding import prefetch_queries
 from ..index import Index
 from ..ingest.profiles import asks_business, lookup_milestones
 from ..retrieval import Filters, Hit, HybridRetriever
@@ -193,6 +194,8 @@ def ask(question, index: Index, history: list | None = None, filters: Filters | 
         rewritten = None  # the length cap holds after a rewrite too: a huge earlier question is not reused
     subs, two_part = sub_questions(rewritten or q, index)
     subs = subs[:MAX_PARTS]  # a question of 100 "？"-separated parts would cost 100 retrievals
+    if not two_part:  # a comparison's sub-questions are known now (a two-part question's later parts are resolved later)
+        prefetch_queries(index.embed, subs)
     chosen: list[Unit] = []
     related: list[Hit] = []
     notes: list[str] = []
