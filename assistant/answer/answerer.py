@@ -35,6 +35,7 @@ from .frame import TASK_REQUEST, Frame, frame, off_topic
 from .input import check_question
 from .items import from_item
 from .outline import from_outline
+from .tables import from_table
 from .lead import entity_leads
 
 
@@ -43,7 +44,7 @@ class Decision:
     """Why a (sub-)question was answered or refused: for reports and the eval's failure analysis."""
 
     question: str
-    reason: str  # answered | below_threshold | no_candidate | unknown_name | off_topic | task_request | record | item | outline
+    reason: str  # answered | below_threshold | no_candidate | unknown_name | off_topic | task_request | record | item | table | outline
     confidence: float = 0.0
     threshold: float = 0.0
     unit: str = ""  # the best candidate's text (first 60 chars)
@@ -162,6 +163,9 @@ def answer_one(question: str, index: Index, filters: Filters, timings: dict) -> 
     item = from_item(question, index, filters)
     if item:
         return item, hits, Decision(question, "item", 1.0, s.threshold, item[0].text[:60])
+    row = from_table(question, f, index, filters)
+    if row:
+        return row, hits, Decision(question, "table", 1.0, s.threshold, row[0].text[:60])
     if not ranked:
         return [], hits, Decision(question, "no_candidate", threshold=s.threshold)
     best = ranked[0]

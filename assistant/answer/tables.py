@@ -1,0 +1,89 @@
+"""A table asked for its largest or smallest row: answered from the table as a record set.
+
+"长三角制造业小巨人里哪个行业最多？" asks for the row of "长三角核心城市群制造业“小巨人”企业分布（单位：家）"
+with the largest count (通用设备制造业，211). Each row is its own sentence to the scorer, and no row
+says it is the largest, so scoring quotes the row most like the question instead. Here a table is
+its rows, each a name (the first cell) and a value (the first number after it); the asked row is
+taken by comparing the values, and quoted as the handbook prints it.
+
+A table is asked about when the question names its caption by two of its words (or more) and says
+which end it wants ("最多", "最少"); every place the question names must be in the caption.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..chunking import Unit, tokens
+from ..index import Index
+from ..retrieval import Filters
+from .frame import Frame
+from .rules import RULES
+
+LARGEST = RULES.patterns["asks_largest"].pattern
+SMALLEST = RULES.patterns["asks_smallest"].pattern
+VALUE = re.compile(r"\d+(?:\.\d+)?")
+COMMON_WORDS = frozenset({"小巨人", "企业", "单位", "家", "的", "“", "”", "（", "）", "：", "|"})
+MIN_CAPTION_WORDS = 2
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    value: float
+    unit: Unit
+
+
+def caption(u: Unit) -> str:
+    """A table row's caption: the unit text before its cells ("…企业分布（单位：家）", "…（重点城市 | …）")."""
+    head, sep, _ = u.text.partition("）：")
+    return head + "）" if sep else u.text.partition("：")[0]
+
+
+def rows_of(table: str, index: Index, filters: Filters) -> list[Row]:
+    """The table's rows with a name and a number, each once (a row repeated across a page break too)."""
+    out: dict[str, Row] = {}
+    for u in index.units:
+        if u.kind != "table" or caption(u) != table or not filters.allows(index.chunks[u.chunk]):
+            continue
+        cells = [c.strip() for c in u.spans[0].text.split("\t") if c.strip()]
+        value = next((VALUE.match(c) for c in cells[1:] if VALUE.match(c)), None)
+        if cells and value and cells[0] not in out:
+            out[cells[0]] = Row(cells[0], float(value.group()), u)
+    return list(out.values())
+
+
+def captions(index: Index) -> dict[str, set[str]]:
+    """Every table's caption and its words, built once per index."""
+    return index.extra("table_captions", lambda: {c: _words(c) for c in dict.fromkeys(
+        caption(u) for u in index.units if u.kind == "table")})
+
+
+def asked_table(question: str, f: Frame, index: Index) -> str | None:
+    """The caption of the table the question names (None: none, or two equally)."""
+    scored = sorted(((sum(w in question for w in ws), c) for c, ws in captions(index).items()), reverse=True)
+    if not scored or scored[0][0] < MIN_CAPTION_WORDS or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    best = scored[0][1]
+    return best if all(p in best for p in f.places) else None
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in tokens(text) if len(w) >= 2 and w not in COMMON_WORDS}
+
+
+def from_table(question: str, f: Frame, index: Index, filters: Filters) -> list[Unit] | None:
+    """The largest or smallest row of the table the question asks about (None: not asked, or no such
+    table, or a tie at the asked end)."""
+    largest, smallest = bool(LARGEST.search(question)), bool(SMALLEST.search(question))
+    if largest == smallest:
+        return None
+    table = asked_table(question, f, index)
+    rows = rows_of(table, index, filters) if table else []
+    if len(rows) < 2:
+        return None
+    ordered = sorted(rows, key=lambda r: r.value, reverse=largest)
+    if ordered[0].value == ordered[1].value:
+        return None
+    return [ordered[0].unit]
