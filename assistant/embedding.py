@@ -75,6 +75,11 @@ class QueryCache:
             vec = self._vecs.get(query)
         return vec if vec is not None else self._embed_many([query])[0]  # dropped meanwhile by another thread
 
+    def cache_clear(self) -> None:
+        """Forget every vector (the benchmark times each ask's own embedding)."""
+        with self._lock:
+            self._vecs.clear()
+
     def many(self, queries: list[str]) -> None:
         with self._lock:
             missing = list(dict.fromkeys(q for q in queries if q not in self._vecs))

@@ -24,3 +24,13 @@ def test_queries_missing_at_once_are_one_batch_with_the_same_vectors():
     cache.get("东莞有多少家小巨人？")  # a third query drops the least recently used (深圳)
     cache.get("深圳有多少家小巨人？")
     assert calls[-1] == ["深圳有多少家小巨人？"]
+
+
+def test_the_benchmark_can_forget_the_cached_vectors():
+    model = E5()
+    calls: list[list[str]] = []
+    cache = QueryCache(lambda qs: (calls.append(list(qs)), model.query(list(qs)))[1], size=4)
+    cache.get("深圳有多少家小巨人？")
+    cache.cache_clear()  # assistant.devtools.bench clears it before every timed ask
+    cache.get("深圳有多少家小巨人？")
+    assert len(calls) == 2
