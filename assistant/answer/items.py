@@ -53,19 +53,31 @@ def _point_body(k: int, index: Index, filters: Filters) -> list[Unit]:
     return out
 
 
-def _section_body(section: str, index: Index, filters: Filters) -> list[Unit]:
-    """A section's opening sentence, then each point with the sentences after it (or its first sentences)."""
+def section_units(section: str, index: Index, filters: Filters) -> list[Unit]:
+    """A section's units in reading order, each text once (the handbook repeats passages across page breaks)."""
     body, seen = [], set()
     for u in index.units:
         if u.section == section and u.text not in seen and _usable(u, index, filters):
             body.append(u)
             seen.add(u.text)
+    return body
+
+
+def point_indices(body: list[Unit]) -> list[int]:
+    """Where a section's enumerated points are, from the one that starts the list ("第一，", "首先");
+    none when no point starts one ("其次" inside a paragraph of figures is no list of points)."""
     points = [i for i, u in enumerate(body) if ENUMERATION.match(u.text)]
     first = next((i for i in points if FIRST_POINT.match(body[i].text)), None)
-    if first is None:  # "其次" inside a paragraph of figures is no list of points
+    return [] if first is None else [i for i in points if i >= first]
+
+
+def _section_body(section: str, index: Index, filters: Filters) -> list[Unit]:
+    """A section's opening sentence, then each point with the sentences after it (or its first sentences)."""
+    body = section_units(section, index, filters)
+    points = point_indices(body)
+    if not points:
         return body[:POINT_BODY_UNITS]
-    points = [i for i in points if i >= first]
-    out = body[:1] if first > 0 else []
+    out = body[:1] if points[0] > 0 else []
     for i in points[:SECTION_POINTS]:
         out.append(body[i])
         for u in body[i + 1:i + 1 + SECTION_POINT_SENTENCES]:

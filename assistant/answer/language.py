@@ -179,8 +179,10 @@ def taiwan_phrases(chars: str, phrases: str) -> str:
     A change is judged as a whole word: changes split by one unchanged character are one change
     ("资讯科技" -> "信息技术"). The user's wording is looked up with one character of context on each
     side, the mainland one with the context of either side."""
+    if chars == phrases:
+        return chars
     known = _handbook_text()
-    if chars == phrases or not known:
+    if not known:
         return chars
     ops = SequenceMatcher(None, chars, phrases, autojunk=False).get_opcodes()
     regions: list[list[int]] = []  # [i1, i2, j1, j2] of merged changes

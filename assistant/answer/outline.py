@@ -22,7 +22,7 @@ from ..retrieval import Filters
 from ..types import Span
 from .dialogue_state import cn_number
 from .frame import frame
-from .items import ENUMERATION, FIRST_POINT, SECTION_NUMBER
+from .items import SECTION_NUMBER, point_indices, section_units
 from .rules import RULES
 
 ASKS_OUTLINE = RULES.patterns["outline"].pattern
@@ -93,14 +93,22 @@ def named_part(question: str, index: Index) -> Part | None:
     m = PART_ORDINAL.search(question)
     if m:
         return next((p for p in ps if p.number == cn_number(m.group(1))), None)
-    scored = sorted(((sum(w in question for w in p.words), p.number) for p in ps), reverse=True)
-    if not scored or scored[0][0] == 0 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+    score, number = _unique_best((sum(w in question for w in p.words), p.number) for p in ps)
+    if not score:
         return None
     # one title word alone names the part only in a question about the handbook: "报告最后…成长路径有哪几条"
     # does, "袁锋总结芯联集成…靠的是哪几条经验" (经验, part 四's word) does not
-    if scored[0][0] == 1 and not ABOUT_HANDBOOK.search(question):
+    if score == 1 and not ABOUT_HANDBOOK.search(question):
         return None
-    return next(p for p in ps if p.number == scored[0][1])
+    return next(p for p in ps if p.number == number)
+
+
+def _unique_best(scored) -> tuple[int, object]:
+    """The best (score, key) when one key alone has it; (0, None) when none scores or several tie."""
+    ranked = sorted(scored, reverse=True)
+    if not ranked or ranked[0][0] == 0 or (len(ranked) > 1 and ranked[1][0] == ranked[0][0]):
+        return 0, None
+    return ranked[0]
 
 
 def sections(part: Part) -> list[Unit]:
@@ -131,7 +139,7 @@ def from_outline(question: str, index: Index, filters: Filters) -> list[Unit] | 
         section = named_section(question, index)
         if section is None or any(p not in section for p in f.places):
             return None
-        found = section_points(section, index)
+        found = section_points(section, index, filters)
     found = [u for u in found or [] if filters.allows(index.chunks[u.chunk])]
     return found or None
 
@@ -156,18 +164,14 @@ def section_words(index: Index) -> dict[str, frozenset[str]]:
 def named_section(question: str, index: Index) -> str | None:
     """The one section a question names by its own title words, in a question that says it means a passage
     of the handbook ("周伟然那篇专栏…有哪几方面"); None when none or several."""
-    scored = sorted(((sum(w in question for w in ws), s) for s, ws in section_words(index).items()), reverse=True)
-    if not scored or scored[0][0] == 0 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
-        return None
     if not (ABOUT_HANDBOOK.search(question) or PASSAGE.search(question)):
         return None  # "政府基金有哪几条…" shares two words with a section's title but asks no passage of it
-    return scored[0][1]
+    return _unique_best((sum(w in question for w in ws), s) for s, ws in section_words(index).items())[1]
 
 
-def section_points(section: str, index: Index) -> list[Unit] | None:
+def section_points(section: str, index: Index, filters: Filters) -> list[Unit] | None:
     """A section's enumerated points ("首先，…", "第一，…", "一是…") from its first one, each quoted once;
     None when it has fewer than two (its text is no list)."""
-    body = list({u.text: u for u in index.units if u.section == section and u.kind not in ("toc", "chart")}.values())
-    first = next((i for i, u in enumerate(body) if FIRST_POINT.match(u.text)), None)
-    points = [u for u in body[first:] if ENUMERATION.match(u.text)] if first is not None else []
+    body = section_units(section, index, filters)
+    points = [body[i] for i in point_indices(body)]
     return points if len(points) >= 2 else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from .frame import CITIES, answer_type
 from .rules import RULES
@@ -25,17 +24,12 @@ def asked_kind(question: str) -> str | None:
     return min(found)[3] if found else None
 
 
-@lru_cache(maxsize=256)
-def asked_slot(question: str) -> str | None:
-    """Which kind of entity a question asks for (None: not an entity question). A question typed as a
-    plain fact may still ask for an entity ("是哪位？")."""
-    return asked_kind(question) if answer_type(question) in ("entity", "fact") else None
-
-
 def slot_kind(question: str) -> str | None:
-    """asked_slot for an answer's lead line: None also for a chained question ("这家车企还投了哪家"),
-    whose quotes name the entity it describes, not the one it asks for."""
-    return None if CHAINED.search(question) else asked_slot(question)
+    """Which kind of entity an entity question asks for (None: not an entity question, a chained
+    one, or unclear). A question typed as a plain fact may still ask for an entity ("是哪位？")."""
+    if answer_type(question) not in ("entity", "fact") or CHAINED.search(question):
+        return None
+    return asked_kind(question)
 
 
 def names_in(text: str, kind: str) -> list[str]:
