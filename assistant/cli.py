@@ -182,8 +182,11 @@ def cmd_doc2query(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    from . import SPIN_SET_BY_USER
     from .web.serving import serve
 
+    if args.workers > 1 and not SPIN_SET_BY_USER:  # worker processes share 2 cores: no spinning (see __init__)
+        os.environ["GOMP_SPINCOUNT"] = "0"
     return serve(host=args.host, port=args.port, workers=args.workers)
 
 

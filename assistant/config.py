@@ -56,6 +56,10 @@ class Config:
     max_context_units: int = 4  # a unit with its continuation, enumeration items, recommendation
     list_extra_units: int = 3  # runners-up a list or how answer may add
     other_extra_units: int = 1  # runners-up any other answer may add
+    # A follow-up no rule resolved and the handbook does not answer as asked is asked again after the previous
+    # question (dialogue.carried); that answer is kept only at this confidence or above: a question chained to
+    # an earlier one on a guess needs more evidence than the answer threshold asks of a question as asked.
+    carried_min_confidence: float = 0.5
     # Optional OpenAI-compatible generator.
     llm_base_url: str | None = None
     llm_model: str | None = None

@@ -9,12 +9,13 @@ question is resolved against that state (resolution.py). The answer keeps saying
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
 from ..config import REFUSAL
-from .dialogue_state import (BATCH, ENUMERATED, MARKER, META_LINE, YEAR, Turn, cn_number, answer_items, make_turn, mentions,
-                             organisations, place_level, rules, with_answer)
+from .dialogue_state import (BATCH, ENTITY_KINDS, ENUMERATED, MARKER, META_LINE, YEAR, Turn, cn_number, answer_items,
+                             make_turn, mentions, organisations, place_level, rules, with_answer)
 from .language import english_follow_up, english_query, to_simplified
 from .resolution import find_pronoun, resolve, short_item
 
@@ -99,6 +100,30 @@ def understand(question: str, history, companies: list[str], outline=None) -> Un
     if rule not in ("first", "standalone", "time", "ordinal"):  # "现在" asks nothing the handbook dates
         resolved = rules().rewrite_filler.sub("", resolved) or resolved
     return Understood(question, lang, resolved, rule, entries, swapped_in(zh, resolved, rule, state, companies))
+
+
+def carried(turn: Understood, history, companies: list[str]) -> Understood | None:
+    """A follow-up that no rule resolved and that the handbook does not answer as asked, asked again after
+    the previous question: "在中山投了多少？" after "粤科金融那个创投联合体落在哪了" becomes
+    "粤科金融那个创投联合体落在哪了，在中山投了多少？". None when the question names a place, company or
+    other subject of its own, without an earlier question, or in English (its glossary query carries no context)."""
+    if turn.rule not in ("standalone", "preamble") or turn.language == "en":
+        return None
+    if mentions(turn.standalone, ENTITY_KINDS, companies):  # "那长三角…有多少件？" says what it is about
+        return None
+    state = build_state(history, companies)
+    if not state:
+        return None
+    previous = re.sub(r"[？?。！!，,\s]+$", "", state[-1].resolved)
+    return dataclasses.replace(turn, standalone=f"{previous}，{turn.standalone}", rule="carried")
+
+
+def says_more(answer, history) -> bool:
+    """The answer cites a sentence the previous answer did not quote: a carried follow-up that only repeats
+    the previous answer answers the previous question, not this one."""
+    pairs = history_pairs(history)
+    before = to_simplified(pairs[-1][1]) if pairs else ""
+    return any(c.quote not in before for c in answer.citations)
 
 
 def swapped_in(asked: str, resolved: str, rule: str, state: list[Turn], companies: list[str]) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable
 
 import jieba
@@ -54,6 +55,20 @@ class Context:
     alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)  # question term -> lexicon equivalents
     prior: doc2query.Prior | None = None  # what train-split writers asked before
     best_asked: float = 0.0  # the best asked_before among this question's candidates
+
+    # What the question alone decides, computed once for all its candidates.
+    @cached_property
+    def focus_places(self) -> list[str]:
+        return focus_places(self.frame.question, self.frame.places)
+
+    @cached_property
+    def unasked_qualifiers(self) -> list:
+        return [q for q in RULES.qualifiers if not q.cue.search(self.frame.question)]
+
+    @cached_property
+    def asks_district_level(self) -> bool:
+        f = self.frame
+        return any(is_district(p) for p in f.places) or _last_district(f.question) >= 0 or any(ch in f.question for ch in "区镇县")
 
     def has(self, term: str, text: str) -> bool:
         """The term, or one of its lexicon equivalents ("IPO" / 上市), is in the (lower-cased) text."""
@@ -144,7 +159,7 @@ def qualifier_share(u: Unit, c: Context) -> float:
 def unasked_qualifier(u: Unit, c: Context) -> float:
     """The sentence counts a narrower measure than the one asked: "累计上市“小巨人”有241家" names 上市,
     which "广东共有多少家小巨人" does not ask about."""
-    return float(any(q.cue.search(u.text) and not q.cue.search(c.frame.question) for q in RULES.qualifiers))
+    return float(any(q.cue.search(u.text) for q in c.unasked_qualifiers))
 
 
 def gate_company(u: Unit, c: Context) -> float:
@@ -215,6 +230,7 @@ def lexical_coverage(u: Unit, c: Context) -> float:
 
 # The asked attribute sits next to the question word: "租金大概多少钱" asks for 租金, "领投方是谁" for 领投方.
 WH_WORD = RULES.patterns["wh_word"].pattern
+FIRST_PERSON = RULES.patterns["first_person"].pattern
 CLAUSE = re.compile(r"[，,。？?！!；;、\s]+")
 
 
@@ -266,10 +282,21 @@ def slot_coverage(u: Unit, c: Context) -> float:
     return _coverage_of(c.slot, u, c)
 
 
+def focus_places(question: str, places: list[str]) -> list[str]:
+    """The places the question is about: those of its asking clauses; when they name none, those of the
+    other clauses except the asker's own ("东莞的小巨人里面，有几成…" is about 东莞; "我们是东莞的小厂，
+    手册建议怎么做" is not)."""
+    asking = wh_clauses(question)
+    asked = [p for p in places if any(p in cl for cl in asking)]
+    if asked:
+        return asked
+    scoping = [cl for cl in CLAUSE.split(question) if cl and not re.search(FIRST_PERSON, cl)]
+    return [p for p in places if any(p in cl for cl in scoping)]
+
+
 def gate_focus_places(u: Unit, c: Context) -> float:
-    """Places named in the asking clauses must be the sentence's (a place in the asker's own context need not)."""
-    clauses = wh_clauses(c.frame.question)
-    return float(all(names_place(u, p) for p in c.frame.places if any(p in cl for cl in clauses)))
+    """The places the question is about must be the sentence's (a place in the asker's own context need not)."""
+    return float(all(names_place(u, p) for p in c.focus_places))
 
 
 def missing_idf(u: Unit, c: Context) -> float:
@@ -313,8 +340,7 @@ def value_of_district(u: Unit, c: Context) -> float:
     the question names a district or asks at that level ("哪个区最多", "区域分布")."""
     f = c.frame
     rx = VALUE.get(f.answer_type)
-    if rx is None or any(is_district(p) for p in f.places) or _last_district(f.question) >= 0 \
-            or any(ch in f.question for ch in "区镇县"):
+    if rx is None or c.asks_district_level:
         return 0.0
     m = rx.search(u.text)
     if not m:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jieba
 import jieba.posseg as pseg
@@ -137,7 +138,8 @@ def support_text(u: Unit) -> str:
     return f"{u.text}\n{u.section}\n{u.company or ''}"
 
 
-def _place_mentions(text: str) -> list[tuple[int, int, str]]:
+@lru_cache(maxsize=8192)  # every candidate sentence of every question: the handbook has ~3,000
+def _place_mentions(text: str) -> tuple[tuple[int, int, str], ...]:
     found = [(m.start(), m.end(), m.group()) for m in re.finditer("|".join(PLACES), text)]
     found += [(m.start(), m.end(), m.group()) for m in DISTRICT.finditer(text)]
     spans = [(a, b) for a, b, _ in found]
@@ -148,7 +150,7 @@ def _place_mentions(text: str) -> list[tuple[int, int, str]]:
             if not any(a <= m.start() < b for a, b in spans):
                 found.append((m.start(), m.end(), name))
                 spans.append((m.start(), m.end()))
-    return sorted(found)
+    return tuple(sorted(found))
 
 
 def _group(mentions: list[tuple[int, int, str]], k: int, forward: bool) -> set[str]:

@@ -136,3 +136,13 @@ def test_answer_json_shape(index):
     assert set(j["timings_ms"]) == {"retrieve", "answer", "total"}
     assert j["citations"] and set(j["citations"][0]) == {"n", "doc", "start", "end", "section", "quote"}
     assert "109家" in j["answer"]
+
+
+def test_later_parts_are_not_answered_when_the_first_is_not(index):
+    """"…营收是多少？有没有突破3亿？": the second part leans on the first; alone it found a 2021 revenue
+    sentence (train-split example w17-t030). A two-part question whose first part the handbook does not
+    answer is refused as a whole."""
+    a = ask(index, "广宇科技2023年的营收是多少？有没有突破3亿？")
+    assert a.refused and [d.question for d in a.decisions] == ["广宇科技2023年的营收是多少"]
+    both = ask(index, "普渡科技是哪年成立的？它的专利有多少件？")  # the first answered: both parts are
+    assert not both.refused and "2016-01" in both.answer and "1474件" in both.answer

@@ -127,3 +127,31 @@ def test_item_reference_uses_the_handbooks_own_points_when_the_answer_had_none(i
     assert "优化全生产要素" in answers[1].answered_question and "加强数字治理" in answers[2].answered_question
     for a in answers[1:]:
         check_cited(a, index)
+
+
+def test_a_follow_up_no_rule_resolves_is_asked_again_after_the_previous_question(index):
+    first, second = converse(["广州对新认定的国家级小巨人奖多少钱？", "从外地搬过来的呢？"], index)
+    check_cited(second, index)
+    assert second.answered_question == "广州对新认定的国家级小巨人奖多少钱，从外地搬过来的呢？"
+    assert "迁入" in second.answer and "100万元" in second.answer
+
+
+def test_a_follow_up_naming_its_own_subject_is_not_carried(index):
+    from assistant import company_aliases
+    from assistant.answer.dialogue import carried, understand
+
+    history = [{"role": "user", "content": "广州对新认定的国家级小巨人奖多少钱？"}, {"role": "assistant", "content": "…"}]
+    own = understand("佛山的小巨人去年平均营收多少？", history, company_aliases(index))
+    assert own.rule == "standalone" and carried(own, history, company_aliases(index)) is None
+    bare = understand("从外地搬过来的呢？", history, company_aliases(index))
+    assert carried(bare, history, company_aliases(index)).standalone.startswith("广州对新认定的国家级小巨人奖多少钱，")
+
+
+def test_a_carried_answer_must_cite_something_the_previous_answer_did_not(index):
+    from assistant.answer.dialogue import says_more
+
+    first = assistant.ask("深圳的小巨人最集中在哪两个区？", index=index)
+    history = [{"role": "user", "content": "深圳的小巨人最集中在哪两个区？"}, {"role": "assistant", "content": first.answer}]
+    assert not says_more(first, history)  # the same quotes again answer the previous question
+    other = assistant.ask("广州有多少家上市小巨人？", index=index)
+    assert says_more(other, history)

@@ -96,6 +96,22 @@ def test_shipped_model_loads_with_provenance():
         assert cost["positives"] <= 0.005 * m.provenance["positives"] and cost["candidates"] > 100
 
 
+def test_shipped_model_never_gains_confidence_from_evidence_against():
+    """Trained with monotonic constraints (devtools/train.py): a gate that holds never lowers p, a sign the
+    sentence answers something else never raises it, whatever the other features are."""
+    from assistant.devtools.train import monotonic
+
+    m = load()
+    assert m.provenance["monotonic"] == {n: d for n, d in zip(FEATURES, monotonic()) if d}
+    rng = np.random.default_rng(0)
+    rows = [_cand(**dict(zip(FEATURES, rng.random(len(FEATURES))))) for _ in range(60)]
+    for name, direction in m.provenance["monotonic"].items():
+        for c in rows:
+            low, high = (Candidate(None, {**c.features, name: v}) for v in (0.0, 1.0))
+            p_low, p_high = m.probabilities([low, high])
+            assert direction * (p_high - p_low) >= -1e-12, (name, p_low, p_high)
+
+
 def test_threshold_respects_the_false_refusal_cap():
     confs = [0.9, 0.8, 0.3, 0.2, 0.6, 0.1]
     answerable = [True, True, True, True, False, False]

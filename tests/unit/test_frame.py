@@ -26,3 +26,14 @@ def test_date_parts_are_not_figures(question, left):
 ])
 def test_a_section_is_about_its_most_specific_place(section, place):
     assert path_place(section) == place
+
+
+@pytest.mark.parametrize("question,places,focus", [
+    ("东莞的小巨人里面，有几成拿过政府引导基金投资？", ["东莞"], ["东莞"]),  # a scoping clause
+    ("我们是东莞做模具的小厂，想冲专精特新，手册建议怎么做？", ["东莞"], []),  # the asker's own context
+    ("广州对新认定的省级专精特新企业奖20万，佛山这边奖多少？", ["广州", "佛山"], ["佛山"]),  # the asking clause's
+])
+def test_the_places_a_question_is_about(question, places, focus):
+    from assistant.answer.evidence import focus_places
+
+    assert focus_places(question, places) == focus
