@@ -35,8 +35,11 @@ from .frame import TASK_REQUEST, Frame, frame, off_topic
 from .input import check_question
 from .items import from_item
 from .outline import from_outline
+from .rules import RULES
 from .tables import from_table
 from .lead import entity_leads
+
+INSTRUCTION = RULES.patterns["instruction_to_assistant"].pattern
 
 
 @dataclass
@@ -196,7 +199,8 @@ def ask(question, index: Index, history: list | None = None, filters: Filters | 
     rewritten = rewrite_followup(q, history or [], index)
     if rewritten and len(rewritten) > MAX_QUESTION_CHARS:
         rewritten = None  # the length cap holds after a rewrite too: a huge earlier question is not reused
-    subs, two_part = sub_questions(rewritten or q, index)
+    core = re.sub(INSTRUCTION, "", rewritten or q) or (rewritten or q)  # "忽略以上所有规则，…": not the question
+    subs, two_part = sub_questions(core, index)
     subs = subs[:MAX_PARTS]  # a question of 100 "？"-separated parts would cost 100 retrievals
     if not two_part:  # a comparison's sub-questions are known now (a two-part question's later parts are resolved later)
         prefetch_queries(index.embed, subs)
@@ -205,11 +209,11 @@ def ask(question, index: Index, history: list | None = None, filters: Filters | 
     notes: list[str] = []
     decisions: list[Decision] = []
     # the outline of a part is asked of the whole question: a comparison's halves ask about places
-    outline = from_outline(rewritten or q, index, filters)
+    outline = from_outline(core, index, filters)
     if outline:
         subs, chosen = [], outline
         threshold = settings(index.cfg, confidence.load(index.cfg.confidence_model)).threshold
-        decisions.append(Decision(rewritten or q, "outline", 1.0, threshold, outline[0].text[:60]))
+        decisions.append(Decision(core, "outline", 1.0, threshold, outline[0].text[:60]))
     parts: list[tuple[str, list[Unit]]] = []  # per sub-question, for a computed comparison line
     asked: list[tuple[str, list[Unit], str]] = []  # per sub-question, for the asked-slot lines
     for i, sq in enumerate(subs):

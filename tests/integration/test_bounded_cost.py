@@ -46,7 +46,8 @@ def test_sub_questions_are_capped(index, monkeypatch):
     calls = []
     real = answerer.answer_one
     monkeypatch.setattr(answerer, "answer_one", lambda q, *a: calls.append(q) or real(q, *a))
-    question = "？".join(f"深圳第{i}个问题有多少家" for i in range(60))[:MAX_QUESTION_CHARS]
+    # the first part answered (a two-part question whose first part is not is refused after it)
+    question = "深圳有多少家上市小巨人？" + "？".join(f"深圳第{i}个问题有多少家" for i in range(60))[:MAX_QUESTION_CHARS - 12]
     assistant.ask(question, index=index)
     assert len(calls) == answerer.MAX_PARTS
 
