@@ -146,6 +146,17 @@ def test_unknown_event_and_unknown_queue_session(server):
     assert len(new) == 2 and all(line.startswith("rejected: ") for line in new), new
 
 
+@pytest.mark.parametrize("number", ["NaN", "-Infinity", "1e999"])
+def test_non_finite_numbers_are_no_json(server, number):
+    """Python's parser takes NaN; the framework then failed to echo it in its own error reply (a 500)."""
+    for n in range(1, 6):  # whatever the route's number of inputs
+        body = ('{"data": [' + ", ".join([number] * n) + "]}").encode()
+        with raw.client() as http:
+            r = http.post(f"{server.url}gradio_api/call/ask", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 422, (n, r.status_code)
+    assert "Traceback" not in server.output(), server.output()[-3000:]
+
+
 def test_rejected_request_logs_one_short_line(server, ids):
     with raw.client() as http:
         lines = len(log_lines(server))
