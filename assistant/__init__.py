@@ -81,7 +81,7 @@ def ask(question, history: list | None = None, *, filters: Filters | None = None
     turn, standalone = understood(question, history, idx)
     answer = _answer(standalone, idx, filters)
     if answer.refused and history:
-        again = carried(turn, history, company_aliases(idx))
+        again = carried(turn, company_aliases(idx))
         if again is not None and len(again.standalone) <= MAX_QUESTION_CHARS:
             second = _answer(again.standalone, idx, filters)
             if not second.refused and second.confidence >= idx.cfg.carried_min_confidence and says_more(second, history):

@@ -87,6 +87,7 @@ class Understood:
     rule: str
     entries: list = field(default_factory=list)  # glossary entries of an English question
     swapped_in: list[str] = field(default_factory=list)  # the places, boards, companies a "那X呢？" asks about
+    previous: str | None = None  # the previous turn's question as resolved (None: the first turn)
 
     @property
     def rewritten(self) -> bool:
@@ -99,22 +100,20 @@ def understand(question: str, history, companies: list[str], outline=None) -> Un
     resolved, rule, _ = resolve(zh, state, companies, outline)
     if rule not in ("first", "standalone", "time", "ordinal"):  # "现在" asks nothing the handbook dates
         resolved = rules().rewrite_filler.sub("", resolved) or resolved
-    return Understood(question, lang, resolved, rule, entries, swapped_in(zh, resolved, rule, state, companies))
+    return Understood(question, lang, resolved, rule, entries, swapped_in(zh, resolved, rule, state, companies),
+                      state[-1].resolved if state else None)
 
 
-def carried(turn: Understood, history, companies: list[str]) -> Understood | None:
+def carried(turn: Understood, companies: list[str]) -> Understood | None:
     """A follow-up that no rule resolved and that the handbook does not answer as asked, asked again after
     the previous question: "在中山投了多少？" after "粤科金融那个创投联合体落在哪了" becomes
     "粤科金融那个创投联合体落在哪了，在中山投了多少？". None when the question names a place, company or
     other subject of its own, without an earlier question, or in English (its glossary query carries no context)."""
-    if turn.rule not in ("standalone", "preamble") or turn.language == "en":
+    if turn.rule not in ("standalone", "preamble") or turn.language == "en" or not turn.previous:
         return None
     if mentions(turn.standalone, ENTITY_KINDS, companies):  # "那长三角…有多少件？" says what it is about
         return None
-    state = build_state(history, companies)
-    if not state:
-        return None
-    previous = re.sub(r"[？?。！!，,\s]+$", "", state[-1].resolved)
+    previous = re.sub(r"[？?。！!，,\s]+$", "", turn.previous)
     return dataclasses.replace(turn, standalone=f"{previous}，{turn.standalone}", rule="carried")
 
 

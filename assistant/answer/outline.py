@@ -93,7 +93,7 @@ def named_part(question: str, index: Index) -> Part | None:
     m = PART_ORDINAL.search(question)
     if m:
         return next((p for p in ps if p.number == cn_number(m.group(1))), None)
-    score, number = _unique_best((sum(w in question for w in p.words), p.number) for p in ps)
+    score, number = unique_best((sum(w in question for w in p.words), p.number) for p in ps)
     if not score:
         return None
     # one title word alone names the part only in a question about the handbook: "报告最后…成长路径有哪几条"
@@ -103,10 +103,10 @@ def named_part(question: str, index: Index) -> Part | None:
     return next(p for p in ps if p.number == number)
 
 
-def _unique_best(scored) -> tuple[int, object]:
-    """The best (score, key) when one key alone has it; (0, None) when none scores or several tie."""
+def unique_best(scored, minimum: int = 1) -> tuple[int, object]:
+    """The best (score, key) when one key alone has it; (0, None) when none scores `minimum` or several tie."""
     ranked = sorted(scored, reverse=True)
-    if not ranked or ranked[0][0] == 0 or (len(ranked) > 1 and ranked[1][0] == ranked[0][0]):
+    if not ranked or ranked[0][0] < minimum or (len(ranked) > 1 and ranked[1][0] == ranked[0][0]):
         return 0, None
     return ranked[0]
 
@@ -166,7 +166,7 @@ def named_section(question: str, index: Index) -> str | None:
     of the handbook ("周伟然那篇专栏…有哪几方面"); None when none or several."""
     if not (ABOUT_HANDBOOK.search(question) or PASSAGE.search(question)):
         return None  # "政府基金有哪几条…" shares two words with a section's title but asks no passage of it
-    return _unique_best((sum(w in question for w in ws), s) for s, ws in section_words(index).items())[1]
+    return unique_best((sum(w in question for w in ws), s) for s, ws in section_words(index).items())[1]
 
 
 def section_points(section: str, index: Index, filters: Filters) -> list[Unit] | None:

@@ -19,6 +19,7 @@ from ..chunking import Unit, tokens
 from ..index import Index
 from ..retrieval import Filters
 from .frame import Frame
+from .outline import unique_best
 from .rules import RULES
 
 LARGEST = RULES.patterns["asks_largest"].pattern
@@ -62,11 +63,8 @@ def captions(index: Index) -> dict[str, set[str]]:
 
 def asked_table(question: str, f: Frame, index: Index) -> str | None:
     """The caption of the table the question names (None: none, or two equally)."""
-    scored = sorted(((sum(w in question for w in ws), c) for c, ws in captions(index).items()), reverse=True)
-    if not scored or scored[0][0] < MIN_CAPTION_WORDS or (len(scored) > 1 and scored[1][0] == scored[0][0]):
-        return None
-    best = scored[0][1]
-    return best if all(p in best for p in f.places) else None
+    _, best = unique_best(((sum(w in question for w in ws), c) for c, ws in captions(index).items()), MIN_CAPTION_WORDS)
+    return best if best is not None and all(p in best for p in f.places) else None
 
 
 def _words(text: str) -> set[str]:

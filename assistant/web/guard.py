@@ -11,6 +11,7 @@ refused before it costs anything, with a short Chinese reason and one bounded lo
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 
@@ -127,7 +128,7 @@ def _not_json(name: str):
 
 def _finite(text: str) -> float:
     value = float(text)
-    if value != value or value in (float("inf"), float("-inf")):  # 1e999
+    if not math.isfinite(value):  # 1e999
         raise ValueError(f"not a finite number: {text[:20]}")
     return value
 

@@ -142,9 +142,9 @@ def test_a_follow_up_naming_its_own_subject_is_not_carried(index):
 
     history = [{"role": "user", "content": "广州对新认定的国家级小巨人奖多少钱？"}, {"role": "assistant", "content": "…"}]
     own = understand("佛山的小巨人去年平均营收多少？", history, company_aliases(index))
-    assert own.rule == "standalone" and carried(own, history, company_aliases(index)) is None
+    assert own.rule == "standalone" and carried(own, company_aliases(index)) is None
     bare = understand("从外地搬过来的呢？", history, company_aliases(index))
-    assert carried(bare, history, company_aliases(index)).standalone.startswith("广州对新认定的国家级小巨人奖多少钱，")
+    assert carried(bare, company_aliases(index)).standalone.startswith("广州对新认定的国家级小巨人奖多少钱，")
 
 
 def test_a_carried_answer_must_cite_something_the_previous_answer_did_not(index):
