@@ -6,7 +6,9 @@ the questions whose evidence it holds, so a new wording of an old question finds
 shares no word with it ("那家做锂电设备的佛山公司" asked before about the unit that names the company).
 What comes from it:
 - a third retrieval ranking: the chunks that answer the closest stored questions (retrieval.AskedRetriever);
-- asked_before: the closest question someone asked about this unit (a feature, evidence.py);
+- asked_before: the closest question someone asked about this unit, leaving out those about other places
+  (a feature, evidence.py): "深圳…有多少家获得融资" asked of the 深圳 sentence says nothing for it when
+  东莞 is asked;
 - novel_idf / novel_year: asked words the unit lacks that no earlier question about it used either;
 - q_answerable_before / q_unanswerable_before: the closest question any writer asked that the handbook
   answers / does not answer (a tempting unanswerable resembles earlier tempting unanswerables).
@@ -23,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -126,6 +129,7 @@ class Prior:
     by_unit: list[np.ndarray]
     answerable: np.ndarray
     questions: tuple[str, ...] = ()
+    elsewhere: np.ndarray | None = None  # per stored question: it names places, none of them this one's
 
     def wordings(self, uid: int) -> str:
         """The (lower-cased) earlier questions about this unit that this question may use."""
@@ -134,6 +138,8 @@ class Prior:
 
     def asked_before(self, uid: int) -> float:
         qs = self.by_unit[uid] if uid < len(self.by_unit) else ()
+        if len(qs) and self.elsewhere is not None:
+            qs = qs[~self.elsewhere[qs]]
         return max(0.0, float(self.sims[qs].max())) if len(qs) else 0.0
 
     def closest(self, answerable: bool) -> float:
@@ -141,8 +147,10 @@ class Prior:
         return max(0.0, float(self.sims[mask].max())) if mask.any() else 0.0
 
 
-def prior(index, qvec: np.ndarray) -> Prior:
-    """The stored questions compared with this one (nothing stored, or another embedder: all zero)."""
+def prior(index, qvec: np.ndarray, places: frozenset[str] = frozenset(),
+          places_of: Callable[[str], frozenset[str]] | None = None) -> Prior:
+    """The stored questions compared with this one (nothing stored, or another embedder: all zero).
+    places: the places this question asks about; places_of(question): a stored question's."""
     store = load(index.cfg.doc2query)
     if not len(store) or store.embedder != index.manifest.get("fingerprint", {}).get("embedder") \
             or store.vecs.shape[1] != qvec.shape[0]:
@@ -152,4 +160,8 @@ def prior(index, qvec: np.ndarray) -> Prior:
     excluded = _EXCLUDED.get()
     if excluded:
         sims[np.array([w in excluded for w in store.writers])] = -1.0
-    return Prior(np.clip(sims, -1.0, 1.0), by_unit, store.answerable, store.questions)
+    elsewhere = None
+    if places and places_of is not None:
+        stored = index.extra(f"doc2query_places:{index.cfg.doc2query}", lambda: [places_of(q) for q in store.questions])
+        elsewhere = np.array([bool(p) and not (p & places) for p in stored], dtype=bool)
+    return Prior(np.clip(sims, -1.0, 1.0), by_unit, store.answerable, store.questions, elsewhere)

@@ -27,7 +27,7 @@ from .anaphora import referent_name
 from .dialogue_state import DISTRICT, is_district, rules as dialogue_rules
 from .lexicon import alternatives
 from .rules import RULES
-from .frame import VALUE, Frame, names_place, support_text, value_bound
+from .frame import VALUE, Frame, frame, names_place, support_text, value_bound
 
 ENUMERATION = RULES.patterns["enumeration"].pattern
 PRESCRIPTIVE = RULES.patterns["prescriptive"].pattern
@@ -440,7 +440,8 @@ def candidates(f: Frame, qvec: np.ndarray, hits: list[Hit], index: Index, extra_
     ids, rank, dense = candidate_ids(qvec, hits, index, extra_units, filters, unit_candidates)
     if not ids:
         return []
-    prior = doc2query.prior(index, qvec)
+    prior = doc2query.prior(index, qvec, frozenset(focus_places(f.question, f.places)),
+                            lambda q: frozenset(focus_places(q, frame(q, index).places)))
     ctx = Context(f, index, dense, rank, float(max(dense[i] for i in ids)), idf_table(index),
                   focus_terms(f.question, f.content), slot_terms(f.question, f.content),
                   alternatives(f.question, f.content), prior, max(prior.asked_before(i) for i in ids))

@@ -8,7 +8,7 @@ import re
 from ..chunking import Unit
 from ..index import Index
 from ..ingest.profiles import find_companies
-from .frame import BOARDS, META_HISTORY, PLACES
+from .frame import BOARDS, META_HISTORY, PLACES, named_places
 from .rules import RULES
 
 REQUEST_ONLY = RULES.patterns["request_only"].pattern
@@ -84,7 +84,7 @@ def resolve_part(part: str, first: str, first_units: list[Unit], index: Index) -
     orgs = [o.group() for u in first_units for o in ORG.finditer(u.text)]
     if m and orgs:
         return orgs[0] + rest
-    places = [p for p in PLACES if p in first]
+    places = named_places(first)
     if places:
         return "".join(dict.fromkeys(places)) + rest
     if m or len(part) < 12:

@@ -27,6 +27,7 @@ GENERIC_NAMES = RULES.generic_names
 ANSWER_TYPES = tuple((r.name, r.pattern) for r in RULES.answer_types)  # checked in this order
 VALUE = RULES.value
 PLACES = CITIES + PROVINCES + REGIONS
+PLACE_WORDS = re.compile("|".join(map(re.escape, sorted(PLACES, key=len, reverse=True))))
 DISTRICT = re.compile(r"[\u4e00-\u9fff]{2}(?:区|镇|县)(?!域)")
 # (question cue, accepted wording in the support): see [[qualifier]] in data/rules.toml
 QUALIFIERS = tuple((q.cue.pattern, q.support) for q in RULES.qualifiers)
@@ -81,6 +82,14 @@ def tagged_words(text: str):
     return pseg.cut(text, HMM=unknown <= HMM_BUDGET)
 
 
+def named_places(text: str) -> list[str]:
+    """The places a text names, in PLACES order. A name that only appears straddling two others is not
+    named: "佛山东莞" names 佛山 and 东莞, not 山东 (a name inside a longer one, 广州 in 广州市, still is)."""
+    words = [(m.start(), m.end()) for m in PLACE_WORDS.finditer(text)]  # leftmost, longest first
+    return [n for n in PLACES if n in text
+            and any(any(a <= m.start() and m.end() <= b for a, b in words) for m in re.finditer(re.escape(n), text))]
+
+
 def frame(question: str, index: Index) -> Frame:
     corpus = index.extra("corpus_lower", lambda: "\n".join(d.text for d in index.docs.values()).lower())
     companies = find_companies(question, list(index.docs.values()))
@@ -88,7 +97,7 @@ def frame(question: str, index: Index) -> Frame:
     masked = question
     for a in aliases:
         masked = masked.replace(a, "，")
-    places = [n for n in PLACES if n in masked and n not in GENERIC_NAMES]
+    places = [n for n in named_places(masked) if n not in GENERIC_NAMES]
     unknown = []
     for m in DISTRICT.finditer(masked):
         name = m.group()

@@ -2,7 +2,7 @@
 line naming it ("答：深圳基本半导体有限公司[1]") before the quotes that support it.
 
 The name is taken, in this order, from the best cited unit, the units quoted with it from the same
-section (the sentence naming what "该企业" refers to), the sentence after it, the byline of an expert
+section (the sentence naming what "该企业" refers to), the sentence after or before it, the byline of an expert
 column, the company profile the unit belongs to, or the heading of its section. The line cites a span that contains the
 name, so the verifier checks it like any other sentence. When a source holds two or more names of
 the asked kind and no single one is tied to the superlative the question asks for, the slot is
@@ -67,7 +67,7 @@ def _said_of(name: str, text: str, question: str, context: str = "") -> bool:
 def _from_units(units: list[Unit], kind: str, question: str, trust: str) -> tuple[str, Span] | None | bool:
     """(name, span) found in the units' cited spans; False when they hold names but not one asked.
     trust: "resolves" (the units name what the best unit refers to, "该企业", and the best unit is what
-    matched the question), "chosen" (the answer quotes them) or "after" (sentences after the best one,
+    matched the question), "chosen" (the answer quotes them) or "after" (sentences next to the best one,
     not chosen: the words of their section path, which every sentence there shares, do not count)."""
     spans = [sp for u in units for sp in u.spans]
     text = "\n".join(bare_text(sp.text) for sp in spans)
@@ -83,11 +83,11 @@ def _from_units(units: list[Unit], kind: str, question: str, trust: str) -> tupl
     return (name, span) if span else None
 
 
-def _following(best: Unit, index: Index) -> list[Unit]:
-    """The units after the best one in its section, as far as a reference reaches back."""
+def _nearby(best: Unit, index: Index, step: int) -> list[Unit]:
+    """The units after (step 1) or before (-1) the best one in its section, as far as a reference reaches."""
     out: list[Unit] = []
     for _ in range(ANTECEDENT_REACH):
-        nxt = neighbour(index, out[-1] if out else best, 1)
+        nxt = neighbour(index, out[-1] if out else best, step)
         if nxt is None:
             break
         out.append(nxt)
@@ -128,7 +128,9 @@ def find_lead(question: str, units: list[Unit], best: Unit, index: Index) -> Lea
     near = [u for u in units if u.section == best.section and u is not best and u is not named]
     # (units, whether they name what the best unit refers to: then the best unit matched the question)
     sources = [([best], "chosen"), ([named] if named else [], "resolves"), (near, "chosen")]
-    sources += [([u], "after") for u in _following(best, index)]  # "the name stands in the next sentence"
+    # "the name stands in the next sentence", or in the one before ("去年我加入…芯联集成电路制造股份有限公司
+    # （简称“芯联集成”）" before "我认为，芯联集成跑出加速度…")
+    sources += [([u], "after") for step in (1, -1) for u in _nearby(best, index, step)]
     for group, trust in sources if kind != "person" else []:
         found = _from_units(group, kind, question, trust) if group else None
         if found is False:

@@ -9,7 +9,9 @@ a subset, an inherited measure or subject); every rule has examples in data/foll
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
+from .rules import RULES
 from .dialogue_state import (BATCH, CN_ORDINALS, ENTITY_KINDS, YEAR, Turn, cn_number, join_subjects,
                              mentions, place_level, rules, subjects_named)
 
@@ -355,8 +357,36 @@ def resolve_ordinal(question: str, state: list[Turn], outline=None) -> tuple[str
     return item_question(items[pos - 1], question[m.end():]), k
 
 
+# A clause about the asker ("我们在想佛山小巨人往哪些赛道培育") is context of the question it comes with.
+FIRST_PERSON = RULES.patterns["first_person"].pattern
+ASKS = RULES.patterns["wh_word"].pattern
+CLAUSE_END = re.compile(r"[，,。？?！!；;\s]+")
+
+
+def asking_part(question: str) -> str:
+    """The question without the asker's context before it: clauses about the asker, and after one of
+    them clauses naming no place, time or question word ("我们在想佛山小巨人往哪些赛道培育 先看看别人
+    广州小巨人最多的两个赛道是啥" -> "广州小巨人最多的两个赛道是啥"): a follow-up ("那东莞呢") varies what
+    was asked, not the asker's context. Unchanged when no later clause asks, or when a clause before the
+    asking one is not the asker's ("小巨人的企业技术中心，江苏和广东各有多少？")."""
+    start, asker = 0, False
+    for end in [*CLAUSE_END.finditer(question), None]:
+        clause = question[start:end.start() if end else len(question)]
+        own = bool(FIRST_PERSON.search(clause))
+        if ASKS.search(clause) and not own:
+            return question[start:]
+        if not own and (not asker or YEAR.search(clause) or mentions(clause, ("place",))):
+            return question
+        asker = asker or own
+        if end is None:
+            break
+        start = end.end()
+    return question
+
+
 def resolve_elliptical(new: str, prev: Turn, companies: list[str]) -> tuple[str, str, None] | None:
     r = rules()
+    prev = replace(prev, resolved=asking_part(prev.resolved))
     new = re.sub(r"^(?:和|跟|与|同)(.+?)(?:比|相比|对比|比较)?$", r"\1", new.strip("，, 的"))  # "和上一年比"
     base = prev.resolved.rstrip("？?。 ")
     for word, shift in sorted(r.relative_time.items(), key=lambda x: -len(x[0])):

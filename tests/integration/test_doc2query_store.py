@@ -106,3 +106,21 @@ def test_words_an_earlier_writer_used_for_the_unit_are_not_novel(index):
         assert hidden.features["asked_before"] == 0.0
         return
     pytest.fail("no unit with one stored question that lacks one of its words")
+
+
+def test_a_stored_question_about_other_places_is_not_asked_before(index):
+    """A stored question that names places, none of them the asked ones, does not count for its unit."""
+    from assistant.answer.evidence import focus_places
+    from assistant.answer.frame import frame
+
+    store = doc2query.load(index.cfg.doc2query)
+    k = next(i for i, q in enumerate(store.questions)
+             if store.answerable[i] and focus_places(q, frame(q, index).places) == ["深圳"])
+    qvec = store.vecs[k] / np.linalg.norm(store.vecs[k])  # a question worded like it, about another city
+    places_of = lambda q: frozenset(focus_places(q, frame(q, index).places))  # noqa: E731
+    units = [u.id for u in index.units if any(m in u.text for m in store.must_contain[k])]
+    here = doc2query.prior(index, qvec, frozenset({"深圳"}), places_of)
+    there = doc2query.prior(index, qvec, frozenset({"东莞"}), places_of)
+    assert max(here.asked_before(u) for u in units) > 0.99
+    assert max(there.asked_before(u) for u in units) < max(here.asked_before(u) for u in units)
+    assert there.elsewhere[k] and not here.elsewhere[k]

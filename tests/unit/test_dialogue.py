@@ -152,3 +152,16 @@ def test_a_name_as_an_answer_may_shorten_it():
     assert core_name("深圳市普渡科技有限公司") == "普渡科技"
     assert core_name("广东创兴精密制造股份有限公司") == "创兴精密制造"
     assert [core_name(n) for n in ("南山区", "东莞", "黄埔", "深圳市", "新三板")] == ["南山", "东莞", "黄埔", "深圳", "新三板"]
+
+
+@pytest.mark.parametrize("question,asked", [
+    ("我们在想佛山小巨人往哪些赛道培育 先看看别人 广州小巨人最多的两个赛道是啥", "广州小巨人最多的两个赛道是啥"),
+    ("我们是东莞做模具的小厂，想冲专精特新，手册建议怎么做？", "手册建议怎么做？"),
+    ("截至2023年7月，广东有多少家？", "截至2023年7月，广东有多少家？"),  # a clause that scopes the question
+    ("小巨人的企业技术中心，江苏和广东各有多少？", "小巨人的企业技术中心，江苏和广东各有多少？"),  # its topic
+    ("我们厂在佛山", "我们厂在佛山"),  # nothing asks
+])
+def test_the_asking_part_leaves_out_the_askers_context(question, asked):
+    from assistant.answer.resolution import asking_part
+
+    assert asking_part(question) == asked

@@ -62,3 +62,14 @@ def test_store_round_trips_and_other_embedders_see_nothing(tmp_path):
     assert len(doc2query.load(tmp_path / "absent.npz")) == 0
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     assert len(doc2query.load(tmp_path / "bad.npz")) == 0
+
+
+def test_a_question_asked_about_other_places_is_not_asked_before():
+    # unit 1 (深圳) was asked about by stored question 1 ("深圳有多少家IPO了？"): when 东莞 is asked, that
+    # earlier question says nothing for the 深圳 sentence; a question naming no place still counts
+    by_unit = unit_questions(UNITS, _store())
+    sims = np.array([0.2, 0.9, 0.1, 0.3])
+    elsewhere = np.array([False, True, True, False])  # what prior() derives for a question about 东莞
+    assert Prior(sims, by_unit, _store().answerable).asked_before(1) == pytest.approx(0.9)
+    assert Prior(sims, by_unit, _store().answerable, elsewhere=elsewhere).asked_before(1) == 0.0
+    assert Prior(sims, by_unit, _store().answerable, elsewhere=elsewhere).asked_before(2) == pytest.approx(0.3)

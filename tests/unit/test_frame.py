@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.frame import DATE_PARTS, path_place
+from assistant.answer.frame import DATE_PARTS, named_places, path_place
 
 
 @pytest.mark.parametrize("question,left", [
@@ -37,3 +37,11 @@ def test_the_places_a_question_is_about(question, places, focus):
     from assistant.answer.evidence import focus_places
 
     assert focus_places(question, places) == focus
+
+
+@pytest.mark.parametrize("text,places", [
+    ("手册里说佛山东莞的小巨人招研发人才为啥那么难", ["佛山", "东莞"]),  # not 山东 across the two
+    ("广州市和山东的小巨人", ["广州", "山东"]),  # 广州 inside 广州市 is still named
+])
+def test_a_name_straddling_two_places_is_not_a_place(text, places):
+    assert sorted(named_places(text)) == sorted(places)
