@@ -15,7 +15,7 @@ from assistant.config import ROOT, Config
 
 # The longest test files start first, so the two workers (pyproject addopts) end together
 # instead of one running them alone at the end.
-LONGEST_FIRST = ("test_train.py", "test_eval.py", "test_fuzz.py", "test_nginx_load.py")
+LONGEST_FIRST = ("test_train.py", "test_nginx_load.py")
 
 
 def pytest_collection_modifyitems(items):
@@ -25,8 +25,7 @@ def pytest_collection_modifyitems(items):
         for tier in ("integration", "slow"):
             if tier in parts:
                 item.add_marker(getattr(pytest.mark, tier))
-    # stable: the rest keep their order
-    items.sort(key=lambda item: LONGEST_FIRST.index(item.path.name) if item.path.name in LONGEST_FIRST else len(LONGEST_FIRST))
+    items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)  # stable: the rest keep their order
 
 
 @pytest.fixture(scope="session")

@@ -146,3 +146,17 @@ def test_later_parts_are_not_answered_when_the_first_is_not(index):
     assert a.refused and [d.question for d in a.decisions] == ["广宇科技2023年的营收是多少"]
     both = ask(index, "普渡科技是哪年成立的？它的专利有多少件？")  # the first answered: both parts are
     assert not both.refused and "2016-01" in both.answer and "1474件" in both.answer
+
+
+@pytest.mark.parametrize("question,other", [
+    ("东莞有多少家上市小巨人？", "广州篇"),  # 广州's listed firms, a close runner-up, are not part of the answer
+])
+def test_no_runner_up_about_another_place_joins_the_answer(index, question, other):
+    a = assistant.ask(question, index=index)
+    assert not a.refused and "22家" in a.answer
+    assert not any(other in c.section for c in a.citations)
+
+
+def test_a_computation_keeps_the_other_places_figure(index):
+    a = assistant.ask("深圳小巨人的数量是广州的几倍？", index=index)
+    assert "752" in a.answer and "249" in a.answer
