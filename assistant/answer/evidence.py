@@ -27,7 +27,7 @@ from .anaphora import referent_name
 from .dialogue_state import DISTRICT, is_district, rules as dialogue_rules
 from .lexicon import alternatives
 from .rules import RULES
-from .frame import VALUE, Frame, frame, names_place, support_text, value_bound
+from .frame import VALUE, Frame, names_place, question_places, support_text, value_bound
 
 ENUMERATION = RULES.patterns["enumeration"].pattern
 PRESCRIPTIVE = RULES.patterns["prescriptive"].pattern
@@ -441,7 +441,7 @@ def candidates(f: Frame, qvec: np.ndarray, hits: list[Hit], index: Index, extra_
     if not ids:
         return []
     prior = doc2query.prior(index, qvec, frozenset(focus_places(f.question, f.places)),
-                            lambda q: frozenset(focus_places(q, frame(q, index).places)))
+                            lambda q: frozenset(focus_places(q, question_places(q, index)[2])))
     ctx = Context(f, index, dense, rank, float(max(dense[i] for i in ids)), idf_table(index),
                   focus_terms(f.question, f.content), slot_terms(f.question, f.content),
                   alternatives(f.question, f.content), prior, max(prior.asked_before(i) for i in ids))

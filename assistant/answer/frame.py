@@ -90,7 +90,9 @@ def named_places(text: str) -> list[str]:
             and any(any(a <= m.start() and m.end() <= b for a, b in words) for m in re.finditer(re.escape(n), text))]
 
 
-def frame(question: str, index: Index) -> Frame:
+def question_places(question: str, index: Index) -> tuple[list, str, list[str], list[str]]:
+    """(companies named, the question with their names masked, the places it names, district-like names the
+    handbook never uses): no part-of-speech tagging, so the places of many questions are cheap to find."""
     corpus = index.extra("corpus_lower", lambda: "\n".join(d.text for d in index.docs.values()).lower())
     companies = find_companies(question, list(index.docs.values()))
     aliases = sorted({a for p in companies for a in p.aliases}, key=len, reverse=True)
@@ -113,6 +115,12 @@ def frame(question: str, index: Index) -> Frame:
     for name in dialogue_rules().lexicon["district"]:
         if name in masked and name.lower() in corpus and not any(name in p or p in name for p in places):
             places.append(name)
+    return companies, masked, places, unknown
+
+
+def frame(question: str, index: Index) -> Frame:
+    corpus = index.extra("corpus_lower", lambda: "\n".join(d.text for d in index.docs.values()).lower())
+    companies, masked, places, unknown = question_places(question, index)
     entities = places + [b for b in BOARDS if b in masked]
     for name in entities + unknown:
         masked = masked.replace(name, "，")
