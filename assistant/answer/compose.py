@@ -82,8 +82,8 @@ def with_context(unit: Unit, f: Frame, index: Index, max_units: int) -> list[Uni
     return out
 
 
-HOME = "广东"  # the handbook's own place: a Guangdong-wide sentence is no other place's fact
-COMPUTATIONS = tuple(RULES.patterns[f"asks_{k}"].pattern for k in ("ratio", "difference", "sum", "more", "less"))
+# (operation, pattern): the first that matches the question decides (see data/rules.toml)
+OPERATIONS = tuple((name, RULES.patterns[f"asks_{name}"].pattern) for name in ("ratio", "difference", "sum", "more", "less"))
 
 
 def pick_units(ranked: list[Candidate], f: Frame, index: Index, s: AnswerSettings) -> list[Unit]:
@@ -105,12 +105,12 @@ def pick_units(ranked: list[Candidate], f: Frame, index: Index, s: AnswerSetting
         chosen.insert(0, prev)
     limit = s.list_extra if f.answer_type in ("how", "list") else s.other_extra
     added = 0
-    computes = any(rx.search(f.question) for rx in COMPUTATIONS)  # "比广州多几家": the other place's figure is an operand
+    computes = any(rx.search(f.question) for _, rx in OPERATIONS)  # "比广州多几家": the other place's figure is an operand
     for c in ranked[1:]:
         if added >= limit or c.p < max(s.threshold, best.p * s.join_ratio):
             break
         if c.features["gate_focus_places"] < best.features["gate_focus_places"] and not computes \
-                and set(named_places(c.unit.text)) - set(f.places) - {HOME}:
+                and set(named_places(c.unit.text)) - set(f.places) - {RULES.home}:
             continue  # about another place than those asked ("东莞有多少家上市小巨人" is not answered by 广州's)
         if c.unit.id not in {u.id for u in chosen} and c.unit.text not in {u.text for u in chosen}:
             chosen.extend(u for u in (antecedent(c.unit, index), c.unit) if u is not None)

@@ -21,13 +21,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from ..chunking import STOPWORDS, Unit, tokens
 from ..citations import Citation
 from ..index import Index
-from .compose import cite_unit
+from .compose import OPERATIONS, cite_unit
 from .followup import compared_names
 from .frame import BOARDS, DISTRICT, GENERIC_NAMES, MEASURE_WORD, PLACES, QUALIFIERS, path_subjects
 from .rules import RULES
 
-# (operation, pattern): the first that matches the question decides (see data/rules.toml)
-OPERATIONS = tuple((name, RULES.patterns[f"asks_{name}"].pattern) for name in ("ratio", "difference", "sum", "more", "less"))
 PERCENT_MEASURE = RULES.patterns["percent_measure"].pattern
 TARGET = RULES.patterns["target"].pattern
 NEUTRAL = RULES.patterns["neutral_word"].pattern

@@ -67,7 +67,7 @@ def _said_of(name: str, text: str, question: str, context: str = "") -> bool:
 def _from_units(units: list[Unit], kind: str, question: str, trust: str) -> tuple[str, Span] | None | bool:
     """(name, span) found in the units' cited spans; False when they hold names but not one asked.
     trust: "resolves" (the units name what the best unit refers to, "该企业", and the best unit is what
-    matched the question), "chosen" (the answer quotes them) or "after" (sentences next to the best one,
+    matched the question), "chosen" (the answer quotes them) or "near" (sentences next to the best one,
     not chosen: the words of their section path, which every sentence there shares, do not count)."""
     spans = [sp for u in units for sp in u.spans]
     text = "\n".join(bare_text(sp.text) for sp in spans)
@@ -77,7 +77,7 @@ def _from_units(units: list[Unit], kind: str, question: str, trust: str) -> tupl
     name = _asked(names, text, question)
     if name is None:
         return False
-    if trust != "resolves" and not _said_of(name, text, question, units[0].section if trust == "after" else ""):
+    if trust != "resolves" and not _said_of(name, text, question, units[0].section if trust == "near" else ""):
         return None  # the one name there is not what the question describes: look further
     span = next((sp for sp in spans if name in bare_text(sp.text)), None)
     return (name, span) if span else None
@@ -130,7 +130,7 @@ def find_lead(question: str, units: list[Unit], best: Unit, index: Index) -> Lea
     sources = [([best], "chosen"), ([named] if named else [], "resolves"), (near, "chosen")]
     # "the name stands in the next sentence", or in the one before ("去年我加入…芯联集成电路制造股份有限公司
     # （简称“芯联集成”）" before "我认为，芯联集成跑出加速度…")
-    sources += [([u], "after") for step in (1, -1) for u in _nearby(best, index, step)]
+    sources += [([u], "near") for step in (1, -1) for u in _nearby(best, index, step)]
     for group, trust in sources if kind != "person" else []:
         found = _from_units(group, kind, question, trust) if group else None
         if found is False:

@@ -51,6 +51,7 @@ class Rules:
     regions: tuple[str, ...]
     boards: tuple[str, ...]
     generic_names: frozenset[str]
+    home: str  # the handbook's own place: a sentence about all of it is no other place's fact
     answer_types: tuple[Rule, ...]
     value: dict[str, re.Pattern]
     value_examples: dict[str, tuple[str, ...]]
@@ -80,7 +81,7 @@ def load(path: Path = RULES_PATH) -> Rules:
     fr, lex = d["fragments"], d["lexicon"]
     return Rules(
         cities=tuple(lex["cities"]), provinces=tuple(lex["provinces"]), regions=tuple(lex["regions"]),
-        boards=tuple(lex["boards"]), generic_names=frozenset(lex["generic_names"]),
+        boards=tuple(lex["boards"]), generic_names=frozenset(lex["generic_names"]), home=lex["home"],
         answer_types=tuple(_rule(a["name"], a, fr) for a in d["answer_type"]),
         value={k: re.compile(_expand(v, fr)) for k, v in d["value"].items()},
         value_examples={k: tuple(v) for k, v in d["value_examples"].items()},
