@@ -13,11 +13,6 @@ from assistant import get_index
 from assistant.config import ROOT, Config
 
 
-# The longest test files start first, so the two workers (pyproject addopts) end together
-# instead of one running them alone at the end.
-LONGEST_FIRST = ("test_train.py", "test_nginx_load.py")
-
-
 def pytest_collection_modifyitems(items):
     """Tiers by folder: tests/unit (no index, seconds), tests/integration (the index), tests/slow."""
     for item in items:
@@ -25,7 +20,6 @@ def pytest_collection_modifyitems(items):
         for tier in ("integration", "slow"):
             if tier in parts:
                 item.add_marker(getattr(pytest.mark, tier))
-    items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)  # stable: the rest keep their order
 
 
 @pytest.fixture(scope="session")

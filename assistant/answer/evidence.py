@@ -27,7 +27,7 @@ from .anaphora import referent_name
 from .dialogue_state import DISTRICT, is_district, rules as dialogue_rules
 from .lexicon import alternatives
 from .rules import RULES
-from .frame import VALUE, Frame, names_place, question_places, support_text, value_bound
+from .frame import VALUE, Frame, corpus_lower, names_place, question_places, support_text, value_bound
 
 ENUMERATION = RULES.patterns["enumeration"].pattern
 PRESCRIPTIVE = RULES.patterns["prescriptive"].pattern
@@ -389,7 +389,7 @@ def question_features(f: Frame, index: Index | None = None, prior: doc2query.Pri
     out["q_answerable_before"] = prior.closest(True) if prior else 0.0
     out["q_unanswerable_before"] = prior.closest(False) if prior else 0.0
     out["q_before_margin"] = out["q_answerable_before"] - out["q_unanswerable_before"]
-    corpus = index.extra("corpus_lower", lambda: "\n".join(d.text for d in index.docs.values()).lower()) if index else ""
+    corpus = corpus_lower(index) if index else ""
     words = [t for t in f.content if len(t) >= 2]
     alts = alternatives(f.question, words)  # "IPO" is not in the handbook, its 上市 is
     absent = [t for t in words if t not in corpus and not any(a in corpus for a in alts.get(t, ()))]

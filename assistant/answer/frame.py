@@ -90,10 +90,15 @@ def named_places(text: str) -> list[str]:
             and any(any(a <= m.start() and m.end() <= b for a, b in words) for m in re.finditer(re.escape(n), text))]
 
 
+def corpus_lower(index: Index) -> str:
+    """The whole corpus, lower-cased, once per index: is a word anywhere in the handbook?"""
+    return index.extra("corpus_lower", lambda: "\n".join(d.text for d in index.docs.values()).lower())
+
+
 def question_places(question: str, index: Index) -> tuple[list, str, list[str], list[str]]:
     """(companies named, the question with their names masked, the places it names, district-like names the
     handbook never uses): no part-of-speech tagging, so the places of many questions are cheap to find."""
-    corpus = index.extra("corpus_lower", lambda: "\n".join(d.text for d in index.docs.values()).lower())
+    corpus = corpus_lower(index)
     companies = find_companies(question, list(index.docs.values()))
     aliases = sorted({a for p in companies for a in p.aliases}, key=len, reverse=True)
     masked = question
@@ -119,7 +124,7 @@ def question_places(question: str, index: Index) -> tuple[list, str, list[str], 
 
 
 def frame(question: str, index: Index) -> Frame:
-    corpus = index.extra("corpus_lower", lambda: "\n".join(d.text for d in index.docs.values()).lower())
+    corpus = corpus_lower(index)
     companies, masked, places, unknown = question_places(question, index)
     entities = places + [b for b in BOARDS if b in masked]
     for name in entities + unknown:
@@ -146,7 +151,7 @@ def frame(question: str, index: Index) -> Frame:
 
 def off_topic(f: Frame, index: Index) -> bool:
     """No word of the question, other than place names, occurs anywhere in the corpus."""
-    corpus = index.extra("corpus_lower", lambda: "\n".join(d.text for d in index.docs.values()).lower())
+    corpus = corpus_lower(index)
     words = [t for t in f.content if len(t) >= 2 and not any(t in p or p in t for p in PLACES)]
     return bool(words) and not any(t in corpus for t in words)
 
