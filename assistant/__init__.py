@@ -79,24 +79,26 @@ def ask(question, history: list | None = None, *, filters: Filters | None = None
     if detect(question).code == "other":
         return Answer(question, REFUSAL, True, [], notice=UNSUPPORTED)
     turn, standalone = understood(question, history, idx)
-    answer = _answer(standalone, idx, filters)
+    answer = answer_standalone(standalone, idx, filters, turn.previous_quotes)
     if answer.refused and history:
         again = carried(turn, company_aliases(idx))
         if again is not None and len(again.standalone) <= MAX_QUESTION_CHARS:
-            second = _answer(again.standalone, idx, filters)
+            second = answer_standalone(again.standalone, idx, filters)
             if not second.refused and second.confidence >= idx.cfg.carried_min_confidence and says_more(second, history):
                 answer, turn = second, again
     return present(answer, turn, idx.sources())
 
 
-def _answer(standalone: str, idx: Index, filters: Filters | None) -> Answer:
+def answer_standalone(standalone: str, idx: Index, filters: Filters | None = None, previous: tuple[str, ...] = ()) -> Answer:
+    """Answer a standalone Chinese question (the LLM's or the extractive answerer); `previous` is what the
+    previous answer quoted when the question asks the previous one again of another place or time."""
     if idx.cfg.llm_base_url:
         from .generate import ask_llm
 
         return ask_llm(standalone, idx, history=None, filters=filters)
     from .answer import ask as answer_extractive
 
-    return answer_extractive(standalone, idx, history=None, filters=filters)
+    return answer_extractive(standalone, idx, history=None, filters=filters, previous=previous)
 
 
 def understood(question: str, history, idx: Index):

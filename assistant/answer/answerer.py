@@ -133,14 +133,17 @@ def from_record(question: str, f: Frame, index: Index, filters: Filters) -> list
     return None
 
 
-def rank(question: str, index: Index, filters: Filters, timings: dict) -> tuple[Frame, list[Candidate], list[Hit]]:
+def rank(question: str, index: Index, filters: Filters, timings: dict,
+         previous: tuple[str, ...] = ()) -> tuple[Frame, list[Candidate], list[Hit]]:
     """Frame, retrieve, and score every candidate unit with the learned model (best first)."""
-    f, cands, hits = gather(question, index, filters, timings)
+    f, cands, hits = gather(question, index, filters, timings, previous)
     return f, confidence.load(index.cfg.confidence_model).score(cands), hits
 
 
-def gather(question: str, index: Index, filters: Filters, timings: dict) -> tuple[Frame, list[Candidate], list[Hit]]:
-    """Frame, retrieve, and compute the evidence features of every candidate unit (unscored)."""
+def gather(question: str, index: Index, filters: Filters, timings: dict,
+           previous: tuple[str, ...] = ()) -> tuple[Frame, list[Candidate], list[Hit]]:
+    """Frame, retrieve, and compute the evidence features of every candidate unit (unscored). `previous`:
+    what the previous answer quoted, when the question asks the previous one of another place or time."""
     cfg = index.cfg
     f = frame(question, index)
     t0 = time.perf_counter()
@@ -149,11 +152,12 @@ def gather(question: str, index: Index, filters: Filters, timings: dict) -> tupl
     for k, v in r.timings_ms.items():
         timings[k] = timings.get(k, 0.0) + v
     extra = [u.id for u in units_of(index, f.companies[0].name)] if f.companies else []
-    return f, candidates(f, r.query_vec, r.hits, index, extra, filters, cfg.unit_candidates), r.hits
+    return f, candidates(f, r.query_vec, r.hits, index, extra, filters, cfg.unit_candidates, previous), r.hits
 
 
-def answer_one(question: str, index: Index, filters: Filters, timings: dict) -> tuple[list[Unit], list[Hit], Decision]:
-    f, ranked, hits = rank(question, index, filters, timings)
+def answer_one(question: str, index: Index, filters: Filters, timings: dict,
+               previous: tuple[str, ...] = ()) -> tuple[list[Unit], list[Hit], Decision]:
+    f, ranked, hits = rank(question, index, filters, timings, previous)
     t1 = time.perf_counter()
     model = confidence.load(index.cfg.confidence_model)
     s = settings(index.cfg, model)
@@ -191,7 +195,8 @@ def sub_questions(effective: str, index: Index) -> tuple[list[str], bool]:
     return split_two_part(effective), True
 
 
-def ask(question, index: Index, history: list | None = None, filters: Filters | None = None) -> Answer:
+def ask(question, index: Index, history: list | None = None, filters: Filters | None = None,
+        previous: tuple[str, ...] = ()) -> Answer:
     t_start = time.perf_counter()
     q = check_question(question)
     filters = filters or Filters()
@@ -219,7 +224,7 @@ def ask(question, index: Index, history: list | None = None, filters: Filters | 
     for i, sq in enumerate(subs):
         if two_part and i > 0:
             sq = resolve_part(sq, subs[0], chosen, index)
-        units, hits, d = answer_one(sq, index, filters, timings)
+        units, hits, d = answer_one(sq, index, filters, timings, previous)
         decisions.append(d)
         related.extend(h for h in hits if h.chunk.id not in {x.chunk.id for x in related})
         if two_part and i == 0 and not units and len(subs) > 1:

@@ -27,6 +27,9 @@ REGISTERED = re.compile(r"(?:股份有限公司|有限公司|集团)$")
 CITY_PREFIX = re.compile(r"^(?:广东省?|[\u4e00-\u9fff]{2}市)")
 ENGLISH_REFUSAL = "The handbook does not answer this question."
 HEADING_NUMBER = re.compile(r"^（([一二三四五六七八九十]+)）")
+# Follow-ups that ask the previous question again of another place, board, company or time: the previous
+# answer's quotes show the shape of the sentence that answers them (evidence.parallel_previous).
+PARALLEL_RULES = ("swap", "time")
 
 
 def history_pairs(history) -> list[tuple[str, str]]:
@@ -88,6 +91,7 @@ class Understood:
     entries: list = field(default_factory=list)  # glossary entries of an English question
     swapped_in: list[str] = field(default_factory=list)  # the places, boards, companies a "那X呢？" asks about
     previous: str | None = None  # the previous turn's question as resolved (None: the first turn)
+    previous_quotes: tuple[str, ...] = ()  # what the previous answer quoted, for a follow-up in PARALLEL_RULES
 
     @property
     def rewritten(self) -> bool:
@@ -100,8 +104,17 @@ def understand(question: str, history, companies: list[str], outline=None) -> Un
     resolved, rule, _ = resolve(zh, state, companies, outline)
     if rule not in ("first", "standalone", "time", "ordinal"):  # "现在" asks nothing the handbook dates
         resolved = rules().rewrite_filler.sub("", resolved) or resolved
+    quotes = quoted_sentences(state[-1].answer) if state and rule in PARALLEL_RULES else ()
     return Understood(question, lang, resolved, rule, entries, swapped_in(zh, resolved, rule, state, companies),
-                      state[-1].resolved if state else None)
+                      state[-1].resolved if state else None, quotes)
+
+
+def quoted_sentences(answer: str) -> tuple[str, ...]:
+    """The sentences an answer quoted: its lines without notes ("（理解为：…）") or markers, split at sentence ends."""
+    from ..citations import split_sentences
+
+    body = "\n".join(ln for ln in answer.split("\n") if not META_LINE.match(ln.strip()))
+    return tuple(s for s in (MARKER.sub("", x).strip() for x in split_sentences(body)) if s)
 
 
 def carried(turn: Understood, companies: list[str]) -> Understood | None:

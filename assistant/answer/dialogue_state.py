@@ -31,7 +31,7 @@ YEAR = re.compile(r"((?:19|20)\d{2})年")
 BATCH = re.compile(r"第([一二三四五六七八九十])批")
 DOCUMENT_WORDS = r"(计划|方案|办法|行动|细则|意见|通知|规划)$"
 DOCUMENT = re.compile(r"《[^《》]{2,40}》")
-PATTERN_FIELDS = ("preamble", "interjection", "item_keyword", "item_filler", "compute", "compared", "relative_past", "present_time", "time_only", "scope", "rewrite_filler", "ranks", "subset", "compared_with", "enumerate", "same_question", "own_topic",
+PATTERN_FIELDS = ("elliptical_how", "preamble", "interjection", "item_keyword", "item_filler", "compute", "compared", "relative_past", "present_time", "time_only", "scope", "rewrite_filler", "ranks", "subset", "compared_with", "enumerate", "same_question", "own_topic",
                   "comparative")
 
 
@@ -53,6 +53,7 @@ class Rules:
     continues: re.Pattern
     max_continuation_chars: int
     examples: list[dict]
+    elliptical_how: re.Pattern  # "浙江呢，怎么做的？": another subject, asked how it goes about the same thing
     preamble: re.Pattern  # "差距这么明显，那…"
     interjection: re.Pattern  # "嗯，…", "好的。…"
     item_keyword: re.Pattern  # "资本那一条…"
@@ -94,7 +95,7 @@ def rules() -> Rules:
     lexicon["place"] += [e.zh for e in entries if e.kind == "place" and e.zh not in lexicon["place"]]
     return Rules(lexicon, dict(lex["relative_time"]),
                  {"company": lex["pronoun_company"], "agency": lex["pronoun_agency"], "person": lex["pronoun_person"], "place": lex["pronoun_place"],
-                  "document": lex["pronoun_document"], "pair": lex["pronoun_pair"], "figure": lex["pronoun_figure"],
+                  "document": lex["pronoun_document"], "pair": lex["pronoun_pair"], "districts": lex["pronoun_districts"], "figure": lex["pronoun_figure"],
                   "item": lex["pronoun_item"], "former": lex["pronoun_former"], "latter": lex["pronoun_latter"]},
                  re.compile(pat["elliptical"]), re.compile(pat["opening"]), re.compile(pat["ordinal"]),
                  [(re.compile(a), b) for a, b in pat["ordinal_ask"]], pat["ordinal_default"], pat["not_pronoun"],

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from .frame import answer_type
 from .rules import RULES
-from .dialogue_state import (BATCH, CN_ORDINALS, ENTITY_KINDS, YEAR, Turn, cn_number, join_subjects,
+from .dialogue_state import (BATCH, CN_ORDINALS, ENTITY_KINDS, YEAR, Turn, cn_number, is_district, join_subjects,
                              mentions, place_level, rules, subjects_named)
 
 MAX_INHERIT_CHARS = 20
@@ -25,6 +26,8 @@ MAX_ITEM_CHARS = 40  # an item quoted in a rewritten question
 MAX_ITEM_REFERENCE_CHARS = 24  # "第二条…" longer than this is a question of its own
 MIN_ITEM_ASK_CHARS = 2  # what a follow-up asks of an item beyond "具体说说" ("政府和国资该怎么做")
 ITEM_ASKED = re.compile(r"^“(.+)”(?:，|具体|主要)")  # the item an item reference asked about (item_question)
+HOW_TYPES = ("how", "fact", "list")  # a previous question about a way of doing things, not a figure or a date
+HOW_LOOKBACK = 2  # "浙江又是怎么做的？" may follow a question about 江苏's funding that followed one about its approach
 SPEECH = r"(?:所说的|说的|提到的|认为的|讲的|指出的|强调的)"  # a longer question says what it asks about
 
 
@@ -108,6 +111,10 @@ def _by_ellipsis(question: str, state: list[Turn], companies, outline) -> tuple[
     same = r.same_question.match(question)  # "同样的问题，东莞呢？"
     if same:
         return resolve_elliptical(same.group("new"), frame_turn(state), companies)
+    how = r.elliptical_how.match(question)
+    asked_how = next((t for t in reversed(state[-HOW_LOOKBACK:]) if answer_type(t.resolved) in HOW_TYPES), None)
+    if how and asked_how:  # "浙江又是怎么做的？" after 江苏's approach (and perhaps a question about its figures)
+        return resolve_elliptical(how.group(1), asked_how, companies)
     m = r.elliptical.match(question)
     if m and (r.opening.match(question) or len(question) <= 18):
         return resolve_elliptical(m.group(1), frame_turn(state), companies)
@@ -230,6 +237,8 @@ def find_referent(kind: str, state: list[Turn], word: str = "") -> str | None:
     "它" may also mean a place a question was about ("东莞有多少家？" + "它在全省排第几？")."""
     if kind == "pair":
         return _last_pair(state)
+    if kind == "districts":
+        return _last_districts(state)
     if kind == "item":
         return _last_item(state)
     if kind in ("former", "latter"):
@@ -274,6 +283,17 @@ def _last_item(state: list[Turn]) -> str | None:
     turn = next((t for t in reversed(state[-2:]) if t.rule == "ordinal"), None)
     m = turn and ITEM_ASKED.match(turn.resolved)
     return f"“{re.split(r'[，,；;]', m.group(1))[0]}”" if m else None
+
+
+def _last_districts(state: list[Turn]) -> str | None:
+    """"这两个区": the districts the last answer naming two or more gave, after their city ("深圳南山区和宝安区")."""
+    for turn in reversed(state[-2:]):
+        places = [*turn.about.get("place", []), *turn.named.get("place", [])]
+        districts = list(dict.fromkeys(n for n in turn.named.get("place", []) if is_district(n)))
+        if len(districts) >= 2:
+            city = next((n for n in places if place_level(n) == 1), None)
+            return join_subjects([city, *districts] if city else districts)
+    return None
 
 
 def _last_pair(state: list[Turn]) -> str | None:

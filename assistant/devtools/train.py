@@ -63,26 +63,33 @@ def label(unit, item: EvalItem, spans) -> int:
     return int(any(s.overlaps(sp.doc, sp.start, sp.end) for sp in unit.spans for s in spans))
 
 
-def as_asked(index, split: str) -> list[EvalItem]:
+def as_asked(index, split: str) -> tuple[list[EvalItem], dict[str, tuple[str, ...]]]:
     """The split's English, 繁體 and conversation questions as the answerer sees them: the standalone
-    Chinese question (assistant.understood), labels unchanged. A conversation's earlier turns are its
-    history, each answered by its reference evidence (not by a model, so the rows do not depend on one)."""
+    Chinese question (assistant.understood), labels unchanged, and per follow-up id what the previous
+    answer quoted when the follow-up asks it again of another place or time. A conversation's earlier
+    turns are its history, each answered by its reference evidence (not by a model, so the rows do not
+    depend on one)."""
     import assistant
 
     sources = index.sources()
     out = [replace(it, question=assistant.understood(it.question, [], index)[1])
            for kind in ("english", "traditional") for it in items(split, sources, kind)]
+    previous: dict[str, tuple[str, ...]] = {}
     for path in files(split, "conversations"):
         for rec in read_jsonl(path):
             history: list[dict] = []
             for item in turn_items(rec):
-                out.append(replace(item, question=assistant.understood(item.question, history, index)[1]))
+                turn, standalone = assistant.understood(item.question, history, index)
+                out.append(replace(item, question=standalone))
+                if turn.previous_quotes:
+                    previous[item.id] = turn.previous_quotes
                 history += [{"role": "user", "content": item.question},
                             {"role": "assistant", "content": "。".join(item.evidence)}]
-    return out
+    return out, previous
 
 
-def training_rows(index, train_items: list[EvalItem]) -> tuple[np.ndarray, np.ndarray]:
+def training_rows(index, train_items: list[EvalItem],
+                  previous: dict[str, tuple[str, ...]] | None = None) -> tuple[np.ndarray, np.ndarray]:
     from ..answer.answerer import gather, sub_questions
     from ..answer.input import check_question
     from ..retrieval import Filters
@@ -94,7 +101,7 @@ def training_rows(index, train_items: list[EvalItem]) -> tuple[np.ndarray, np.nd
         subs, _ = sub_questions(check_question(item.question), index)
         for sq in subs:
             with doc2query.excluding(doc2query.writer_of(item.id)):  # as a writer nobody has read would see it
-                _, cands, _ = gather(sq, index, Filters(), {})  # features only: the model is what is being fitted
+                _, cands, _ = gather(sq, index, Filters(), {}, (previous or {}).get(item.id, ()))  # features only: the model is what is being fitted
             for c in cands:
                 xs.append([c.features[n] for n in FEATURES])
                 ys.append(label(c.unit, item, spans))
@@ -145,14 +152,17 @@ def choose_threshold(confs: list[float], answerable: list[bool], correct: list[b
     return t, {"answer_accuracy": round(acc, 4), "refusal_rate": round(ref, 4), "false_refusal_rate": round(fr, 4)}
 
 
-def dev_outcomes(index, model_path: Path, dev_items: list[EvalItem]) -> tuple[list[float], list[bool], list[bool]]:
+def dev_outcomes(index, model_path: Path, dev_items: list[EvalItem],
+                 previous: dict[str, tuple[str, ...]] | None = None) -> tuple[list[float], list[bool], list[bool]]:
     import assistant
 
     cfg = replace(index.cfg, confidence_model=model_path, answer_threshold=0.0)
     idx = replace(index, cfg=cfg)
     confs, answerable, correct = [], [], []
     for item in dev_items:
-        a = assistant.ask(item.question, index=idx)
+        quotes = (previous or {}).get(item.id)
+        # a parallel follow-up as assistant.ask answers it after its history (the question is standalone already)
+        a = assistant.answer_standalone(item.question, idx, previous=quotes) if quotes else assistant.ask(item.question, index=idx)
         confs.append(a.confidence if not a.refused else 0.0)
         answerable.append(item.answerable)
         text = bare_text(a.answer)
@@ -169,11 +179,13 @@ def _digest(paths: list[Path]) -> list[dict]:
 def train(index, out: Path, log=print) -> confidence.ConfidenceModel:
     sources = index.sources()
     train_files = files("train") + [p for p in LEGACY_TRAIN if p.exists()]
-    train_items = [it for p in train_files for it in load(p, sources)] + as_asked(index, "train")
-    dev_items = items("dev", sources) + as_asked(index, "dev")
+    train_asked, train_previous = as_asked(index, "train")
+    dev_asked, dev_previous = as_asked(index, "dev")
+    train_items = [it for p in train_files for it in load(p, sources)] + train_asked
+    dev_items = items("dev", sources) + dev_asked
     log(f"训练：{len(train_items)} 题（{len(train_files)} 个单轮文件，及 train 划分的英文、繁體与对话各轮）；"
         f"选阈值：dev {len(dev_items)} 题")
-    x, y = training_rows(index, train_items)
+    x, y = training_rows(index, train_items, train_previous)
     log(f"候选 {len(y)} 个，正例 {int(y.sum())} 个")
     kinds = ("single", "english", "traditional", "conversations")
     provenance = {"command": "assistant train",
@@ -187,7 +199,7 @@ def train(index, out: Path, log=print) -> confidence.ConfidenceModel:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(model.to_json(), ensure_ascii=False, indent=1) + "\n", "utf-8")
     confidence.load.cache_clear()
-    confs, answerable, correct = dev_outcomes(index, out, dev_items)
+    confs, answerable, correct = dev_outcomes(index, out, dev_items, dev_previous)
     t, dev_metrics = choose_threshold(confs, answerable, correct)
     model = replace(model, threshold=t, provenance={**model.provenance, "dev_at_threshold": dev_metrics})
     out.write_text(json.dumps(model.to_json(), ensure_ascii=False, indent=1) + "\n", "utf-8")

@@ -69,3 +69,17 @@ def test_a_district_named_without_its_suffix_is_the_place_a_value_must_belong_to
     feats = _features(index, "东莞松山湖有多少家小巨人？")
     assert _of(feats, "松山湖“小巨人”合计数量达到27家")["gate_value_bound"] == 1.0
     assert _of(feats, "数据显示，东莞已累计培育专精特新“小巨人”172家")["gate_value_bound"] == 0.0
+
+
+def test_a_swap_follow_up_sees_which_sentence_is_shaped_like_the_previous_answer(index):
+    # "那东莞呢？" after 广州's financing: 东莞's financing sentence is built like the one quoted before
+    quoted = ("从融资情况来看，广州共有31家“小巨人”企业获得融资",)
+    _, cands, _ = gather("东莞的小巨人有几家拿到了融资？", index, Filters(), {}, quoted)
+    feats = {c.unit.text: c.features for c in cands}
+    parallel = _of(feats, "东莞仅有15家“小巨人”企业获")["parallel_previous"]
+    assert parallel > 0.3
+    assert all(f["parallel_previous"] < parallel for t, f in feats.items() if "东莞仅有15家" not in t)
+    assert _of(feats, "东莞仅有15家“小巨人”企业获")["parallel_gap"] == 0.0
+    # the sentence quoted before is no parallel of itself, and a question asked on its own has none
+    assert all(f["parallel_previous"] == 0.0 for t, f in feats.items() if quoted[0] in t)
+    assert all(f["parallel_previous"] == 0.0 for f in _features(index, "东莞的小巨人有几家拿到了融资？").values())
