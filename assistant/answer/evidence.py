@@ -374,10 +374,10 @@ def shape(text: str) -> frozenset[str]:
     return frozenset(t[i:i + 2] for i in range(len(t) - 1))
 
 
-def quoted_previous(u: Unit, c: Context) -> float:
+def _quoted_before(u: Unit, c: Context) -> bool:
     """The previous answer quoted this unit: asked of another place, the same sentence rarely answers again."""
     text = bare_text(u.text)
-    return float(any(len(q) >= MIN_UNIT_CHARS and (bare_text(q) in text or text in bare_text(q)) for q in c.previous))
+    return any(len(q) >= MIN_UNIT_CHARS and (bare_text(q) in text or text in bare_text(q)) for q in c.previous)
 
 
 def parallel_previous(u: Unit, c: Context) -> float:
@@ -390,7 +390,7 @@ def parallel_previous(u: Unit, c: Context) -> float:
         return 0.0
     if u.id not in c.parallel:
         mine = shape(u.text)
-        c.parallel[u.id] = 0.0 if quoted_previous(u, c) else max(
+        c.parallel[u.id] = 0.0 if _quoted_before(u, c) else max(
             (len(mine & s) / len(mine | s) for s in c.previous_shapes if s), default=0.0)
     return c.parallel[u.id]
 

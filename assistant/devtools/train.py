@@ -99,9 +99,10 @@ def training_rows(index, train_items: list[EvalItem],
     for item in train_items:
         spans = evidence_spans(item, sources)
         subs, _ = sub_questions(check_question(item.question), index)
+        quotes = (previous or {}).get(item.id, ())  # what the previous turn's evidence said, for a swap follow-up
         for sq in subs:
             with doc2query.excluding(doc2query.writer_of(item.id)):  # as a writer nobody has read would see it
-                _, cands, _ = gather(sq, index, Filters(), {}, (previous or {}).get(item.id, ()))  # features only: the model is what is being fitted
+                _, cands, _ = gather(sq, index, Filters(), {}, quotes)  # features only: the model is what is being fitted
             for c in cands:
                 xs.append([c.features[n] for n in FEATURES])
                 ys.append(label(c.unit, item, spans))
@@ -161,8 +162,9 @@ def dev_outcomes(index, model_path: Path, dev_items: list[EvalItem],
     confs, answerable, correct = [], [], []
     for item in dev_items:
         quotes = (previous or {}).get(item.id)
-        # a parallel follow-up as assistant.ask answers it after its history (the question is standalone already)
-        a = assistant.answer_standalone(item.question, idx, previous=quotes) if quotes else assistant.ask(item.question, index=idx)
+        # a swap follow-up as assistant.ask answers it after its history (its question is standalone already)
+        a = (assistant.answer_standalone(item.question, idx, previous=quotes) if quotes
+             else assistant.ask(item.question, index=idx))
         confs.append(a.confidence if not a.refused else 0.0)
         answerable.append(item.answerable)
         text = bare_text(a.answer)

@@ -13,6 +13,7 @@ Every other event is internal to the page (not listed in the API) and validates 
 
 from __future__ import annotations
 
+import asyncio
 import html
 import os
 import sys
@@ -24,6 +25,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
+from gradio.utils import LRUCache  # noqa: E402
 
 import assistant  # noqa: E402
 from assistant import Config, Index  # noqa: E402
@@ -131,12 +133,24 @@ THEME_FONTS = dict(font=["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "
                    font_mono=["Noto Sans Mono CJK SC", "monospace"])  # system fonts only: nothing from a CDN
 
 
+class SessionMessages(LRUCache):
+    """Gradio's queue of pending messages per session, where a message to a session that is gone is dropped.
+    When a client's event stream is cancelled, Gradio deletes the session's queue first and removes its waiting
+    events after an await; a request pushed in between broadcast queue estimates to those events and raised
+    KeyError: an HTTP 500 for an unrelated request (the route fuzz test, about one run in ten). A session
+    evicted from the 2,000-entry cache while its event waits is dropped the same way."""
+
+    def __missing__(self, session_hash):
+        return asyncio.Queue()  # read by nobody: the message is dropped; `in` still says the session is gone
+
+
 def mount_chat(app, index: Index, path: str = "/"):
     """Mount the chat page on a FastAPI app (ours, or the API server's) with its theme and css.
     -> (app, blocks). Wrap the final ASGI app in guarded() to apply the request limits."""
     demo = build_ui(index)
     cfg = index.cfg
     demo.queue(default_concurrency_limit=cfg.answer_workers, max_size=4 * (cfg.answer_workers + cfg.answer_queue))
+    demo._queue.pending_messages_per_session = SessionMessages(demo._queue.pending_messages_per_session.max_size)
     app = gr.mount_gradio_app(app, demo, path=path, theme=gr.themes.Default(**THEME_FONTS), css=CSS, js=SEND_GUARD_JS,
                               ssr_mode=False, mcp_server=False, enable_monitoring=False, footer_links=["settings"])
     return app, demo
