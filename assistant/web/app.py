@@ -137,7 +137,7 @@ class SessionMessages(LRUCache):
     """Gradio's queue of pending messages per session, where a message to a session that is gone is dropped.
     When a client's event stream is cancelled, Gradio deletes the session's queue first and removes its waiting
     events after an await; a request pushed in between broadcast queue estimates to those events and raised
-    KeyError: an HTTP 500 for an unrelated request (the route fuzz test, about one run in ten). A session
+    KeyError: an HTTP 500 for an unrelated request (the route fuzz test, once in a dozen CI runs). A session
     evicted from the 2,000-entry cache while its event waits is dropped the same way."""
 
     def __missing__(self, session_hash):
