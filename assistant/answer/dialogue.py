@@ -203,6 +203,13 @@ def core_name(name: str) -> str:
     return core[:-1] if len(core) >= 3 and core.endswith(("区", "市", "省", "镇")) else core
 
 
+def about(answer, names: list[str]) -> bool:
+    """The answer is about one of the names: its text names it, or its first quote stands in a section that does
+    (a sentence inherits its section's scope: "紧随其后分别是半导体与集成电路…" under 东莞篇 is about 东莞)."""
+    scope = answer.citations[0].section if answer.citations else ""
+    return any(core_name(n) in answer.answer or core_name(n) in scope for n in names)
+
+
 def note_line(standalone: str) -> str:
     """"（理解为：“…”）": user-derived text made safe for a meta line (no [n], no sentence break)."""
     safe = re.sub(r"[。！？!?\n]+", "，", standalone.replace("[", "［").replace("]", "］")).strip("，")
@@ -218,7 +225,7 @@ def present(answer, understood: Understood, sources: dict[str, str]):
     answer.question = understood.asked
     if understood.rewritten:
         answer.answered_question = understood.standalone
-    if not answer.refused and understood.swapped_in and not any(core_name(n) in answer.answer for n in understood.swapped_in):
+    if not answer.refused and understood.swapped_in and not about(answer, understood.swapped_in):
         # the answer is about the earlier subject, not the one the follow-up swapped in
         answer.answer, answer.citations, answer.refused = REFUSAL, [], True
         answer.notice = f"手册中找到的内容没有提到{'、'.join(understood.swapped_in)}"

@@ -374,10 +374,15 @@ def shape(text: str) -> frozenset[str]:
     return frozenset(t[i:i + 2] for i in range(len(t) - 1))
 
 
+# An answer ends a quoted clause with "。" where the source has "；" ("…位列全市第一；" is quoted "…位列全市第一。").
+CLAUSE_END = "。；;，,！!？?：:"
+
+
 def _quoted_before(u: Unit, c: Context) -> bool:
     """The previous answer quoted this unit: asked of another place, the same sentence rarely answers again."""
-    text = bare_text(u.text)
-    return any(len(q) >= MIN_UNIT_CHARS and (bare_text(q) in text or text in bare_text(q)) for q in c.previous)
+    text = bare_text(u.text).rstrip(CLAUSE_END)
+    quotes = (bare_text(q).rstrip(CLAUSE_END) for q in c.previous)
+    return any(len(q) >= MIN_UNIT_CHARS and (q in text or text in q) for q in quotes)
 
 
 def parallel_previous(u: Unit, c: Context) -> float:

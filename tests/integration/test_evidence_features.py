@@ -83,3 +83,14 @@ def test_a_swap_follow_up_sees_which_sentence_is_shaped_like_the_previous_answer
     # the sentence quoted before is no parallel of itself, and a question asked on its own has none
     assert all(f["parallel_previous"] == 0.0 for t, f in feats.items() if quoted[0] in t)
     assert all(f["parallel_previous"] == 0.0 for f in _features(index, "东莞的小巨人有几家拿到了融资？").values())
+
+
+def test_a_clause_the_previous_answer_quoted_with_a_full_stop_is_still_the_one_quoted(index):
+    # the source clause ends in "；", the answer quoted it ending in "。": it is still no parallel of itself,
+    # and does not set the bar every other candidate of "那东莞呢？" after 佛山's districts is measured against
+    quoted = ("从区域看，截至2023年7月，南海区“小巨人”企业总量为37家，位列全市第一。",)
+    _, cands, _ = gather("东莞的小巨人最集中在哪个区？有多少家？", index, Filters(), {}, quoted)
+    feats = {c.unit.text: c.features for c in cands}
+    assert _of(feats, "南海区“小巨人”企业总量为37家")["parallel_previous"] == 0.0
+    assert max(f["parallel_previous"] for f in feats.values()) < 0.5  # 0.94, itself, before
+    assert _of(feats, "松山湖“小巨人”合计数量达到27家")["parallel_gap"] > -0.1

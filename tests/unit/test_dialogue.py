@@ -130,6 +130,20 @@ def test_a_swapped_in_place_the_answer_never_names_is_refused(companies):
     assert not kept.refused and "136项" in kept.answer and kept.citations
 
 
+def test_a_swapped_in_place_the_quoted_section_names_is_kept(companies):
+    # a sentence inherits its section's place: "紧随其后…" under 东莞篇 is about 东莞, not under 深圳篇
+    history = conversation(["广州小巨人里哪个产业赛道占比最大？"], [])
+    source = "紧随其后分别是半导体与集成电路、先进材料四个赛道，占比分别为11.5%、10.9%。"
+    u = understand("东莞呢？", history, companies)
+
+    def presented(section):
+        cited = [Citation(1, "handbook", 0, len(source), section, source)]
+        return present(Answer(u.asked, source + "[1]", False, cited), u, {"handbook": source})
+
+    assert not presented("六 广东“小巨人”城市篇 > 东莞篇 > 东莞“小巨人”画像").refused
+    assert presented("六 广东“小巨人”城市篇 > 深圳篇 > 深圳“小巨人”画像").refused
+
+
 def test_an_item_is_quoted_by_whole_clauses():
     item = "政府的政策和扶持绝对不容忽视，特别是创新驱动发展，“小巨人”都具备了科技创新的要素获得国家政策支持"
     assert short_item(item) == "政府的政策和扶持绝对不容忽视，特别是创新驱动发展"
