@@ -204,10 +204,20 @@ def core_name(name: str) -> str:
 
 
 def about(answer, names: list[str]) -> bool:
-    """The answer is about one of the names: its text names it, or its first quote stands in a section that does
+    """The answer is about one of the names: its text names it, or it is the place of its first quote's section
     (a sentence inherits its section's scope: "紧随其后分别是半导体与集成电路…" under 东莞篇 is about 东莞)."""
-    scope = answer.citations[0].section if answer.citations else ""
-    return any(core_name(n) in answer.answer or core_name(n) in scope for n in names)
+    section = answer.citations[0].section if answer.citations else ""
+    return any(core_name(n) in answer.answer or n in section_places(section, place_level(n)) for n in names)
+
+
+def section_places(section: str, level: int) -> list[str]:
+    """The places of the innermost heading that names one no finer than a city (or than `level`): "六 广东“小巨人”城市篇 >
+    深圳篇 > …" is 深圳's, not 广东's, and a district swapped in needs the heading of its own district."""
+    for heading in reversed(section.split(" > ")):
+        places = mentions(heading, ("place",)).get("place", [])
+        if any(place_level(p) <= max(level, 1) for p in places):
+            return places
+    return []
 
 
 def note_line(standalone: str) -> str:

@@ -140,8 +140,17 @@ def test_a_swapped_in_place_the_quoted_section_names_is_kept(companies):
         cited = [Citation(1, "handbook", 0, len(source), section, source)]
         return present(Answer(u.asked, source + "[1]", False, cited), u, {"handbook": source})
 
-    assert not presented("六 广东“小巨人”城市篇 > 东莞篇 > 东莞“小巨人”画像").refused
+    assert not presented("六 广东“小巨人”城市篇 > 东莞篇 > 东莞“小巨人”画像 > （二）产业赛道：电子制造+高端装备双赛道支撑").refused
     assert presented("六 广东“小巨人”城市篇 > 深圳篇 > 深圳“小巨人”画像").refused
+    # the innermost place of the path is the scope: a sentence under 深圳篇 is not about 广东 as a whole
+    u = understand("那广东呢？", history, companies)
+    assert u.swapped_in == ["广东"]
+    assert presented("六 广东“小巨人”城市篇 > 深圳篇 > 深圳“小巨人”画像").refused
+    assert not presented("二 广东“小巨人”企业画像 > （二）产业赛道：新一代信息技术领跑").refused
+    # a district swapped in needs its own heading, not its city's
+    u = understand("松山湖呢？", conversation(["东莞小巨人最集中在哪？"], []), companies)
+    assert not presented("六 广东“小巨人”城市篇 > 东莞篇 > 东莞“小巨人”画像 > （一）区域分布：以松山湖为中心辐射周边镇街").refused
+    assert presented("六 广东“小巨人”城市篇 > 东莞篇 > 东莞“小巨人”画像").refused
 
 
 def test_an_item_is_quoted_by_whole_clauses():
