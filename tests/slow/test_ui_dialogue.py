@@ -41,13 +41,15 @@ def page(server):
 
 
 def ask(page, question: str, n: int):
-    """Ask, wait for the n-th answer to be complete, return its bubble."""
+    """Ask, wait for the n-th answer to be complete, return its bubble. (expect() waits 5 s unless told: the
+    page's default timeout does not apply to it, and a first answer on a busy machine can take longer.)"""
     page.fill("#question textarea", question)
     page.press("#question textarea", "Enter")
     bot = page.locator("#answer .message.bot")
-    expect(bot).to_have_count(n)
-    expect(bot.nth(n - 1)).not_to_contain_text("正在查阅手册")
-    expect(page.locator("#sources")).not_to_contain_text("正在查阅手册")
+    expect(bot).to_have_count(n, timeout=TIMEOUT_MS)
+    expect(bot.nth(n - 1)).not_to_contain_text("正在查阅手册", timeout=TIMEOUT_MS)
+    expect(page.locator("#question textarea")).to_be_enabled(timeout=TIMEOUT_MS)
+    expect(page.locator("#sources")).not_to_contain_text("正在查阅手册", timeout=TIMEOUT_MS)
     page.wait_for_function("() => !document.querySelector('#answer .pending, #answer .generating')")
     return bot.nth(n - 1)
 
