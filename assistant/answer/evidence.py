@@ -58,6 +58,7 @@ class Context:
     best_asked: float = 0.0  # the best asked_before among this question's candidates
     previous: tuple[str, ...] = ()  # what the previous answer quoted, when this question asks it of another place or year
     best_parallel: float = 0.0  # the best parallel_previous among this question's candidates
+    parallel: dict[int, float] = field(default_factory=dict)  # unit id -> parallel_previous, filled as scored
 
     # What the question alone decides, computed once for all its candidates.
     @cached_property
@@ -78,8 +79,9 @@ class Context:
         return [shape(q) for q in self.previous]
 
     @cached_property
-    def parallel(self) -> dict[int, float]:
-        return {}  # unit id -> parallel_previous, filled as candidates are scored
+    def previous_clauses(self) -> list[str]:
+        """The previous answer's quotes as _quoted_before compares them (long enough to tell a unit by)."""
+        return [q for q in (bare_text(x).rstrip(CLAUSE_END) for x in self.previous) if len(q) >= MIN_UNIT_CHARS]
 
     def has(self, term: str, text: str) -> bool:
         """The term, or one of its lexicon equivalents ("IPO" / 上市), is in the (lower-cased) text."""
@@ -381,8 +383,7 @@ CLAUSE_END = "。；;，,！!？?：:"
 def _quoted_before(u: Unit, c: Context) -> bool:
     """The previous answer quoted this unit: asked of another place, the same sentence rarely answers again."""
     text = bare_text(u.text).rstrip(CLAUSE_END)
-    quotes = (bare_text(q).rstrip(CLAUSE_END) for q in c.previous)
-    return any(len(q) >= MIN_UNIT_CHARS and (q in text or text in q) for q in quotes)
+    return any(q in text or text in q for q in c.previous_clauses)
 
 
 def parallel_previous(u: Unit, c: Context) -> float:
