@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .answer import Answer
+    from .answer.thread import Thread
     from .config import Config
     from .index import Index
     from .retrieval import Filters, Hit
@@ -79,26 +80,27 @@ def ask(question, history: list | None = None, *, filters: Filters | None = None
     if detect(question).code == "other":
         return Answer(question, REFUSAL, True, [], notice=UNSUPPORTED)
     turn, standalone = understood(question, history, idx)
-    answer = answer_standalone(standalone, idx, filters, turn.previous_quotes)
+    answer = answer_standalone(standalone, idx, filters, turn.thread)
     if answer.refused and history:
         again = carried(turn, company_aliases(idx))
         if again is not None and len(again.standalone) <= MAX_QUESTION_CHARS:
-            second = answer_standalone(again.standalone, idx, filters)
+            second = answer_standalone(again.standalone, idx, filters, again.thread)
             if not second.refused and second.confidence >= idx.cfg.carried_min_confidence and says_more(second, history):
                 answer, turn = second, again
     return present(answer, turn, idx.sources())
 
 
-def answer_standalone(standalone: str, idx: Index, filters: Filters | None = None, previous: tuple[str, ...] = ()) -> Answer:
-    """Answer a standalone Chinese question (the LLM's or the extractive answerer); `previous` is what the
-    previous answer quoted when the question asks the previous one again of another place or time."""
+def answer_standalone(standalone: str, idx: Index, filters: Filters | None = None, thread: Thread | None = None) -> Answer:
+    """Answer a standalone Chinese question (the LLM's or the extractive answerer); `thread` is the previous
+    answer when the question follows one (what it quoted; whether the question asks it again elsewhere)."""
     if idx.cfg.llm_base_url:
         from .generate import ask_llm
 
         return ask_llm(standalone, idx, history=None, filters=filters)
     from .answer import ask as answer_extractive
+    from .answer.thread import NO_THREAD
 
-    return answer_extractive(standalone, idx, history=None, filters=filters, previous=previous)
+    return answer_extractive(standalone, idx, history=None, filters=filters, thread=thread or NO_THREAD)
 
 
 def understood(question: str, history, idx: Index):

@@ -141,8 +141,17 @@ class _Builder:
         src, section = self.doc.text, path_str(blocks[0].path)
         sents: list[tuple[int, int, bool]] = []
         block_of: list[int] = []
+        byline_lines: dict[int, list[tuple[int, int]]] = {}  # sentence index -> the byline's lines
         for bi, b in enumerate(blocks):
-            for s, e, semi in sentence_spans(b.text, b.start, split_lines=b.kind != "paragraph"):
+            lines = sentence_spans(b.text, b.start, split_lines=b.kind != "paragraph")
+            if b.kind == "byline" and lines:
+                # One unit for the whole byline: the name with its titles answers "他是什么职位", a
+                # title line alone does not say whose title it is.
+                byline_lines[len(sents)] = [(x, y) for x, y, _ in lines]
+                sents.append((lines[0][0], lines[-1][1], False))
+                block_of.append(bi)
+                continue
+            for s, e, semi in lines:
                 for x, y in split_long(src, s, e, self.cfg.chunk_tokens):
                     sents.append((x, y, semi and y == e))
                     block_of.append(bi)
@@ -158,8 +167,14 @@ class _Builder:
             specs = []
             body = ""
             for n, (s, e, semi) in enumerate(group):
-                body += ("\n" if n and block_of[i + n] != block_of[i + n - 1] else "") + clean(src[s:e])
-                specs.append(((self.span(s, e),), clean(src[s:e]), semi, kind_of[i + n]))
+                if i + n in byline_lines:
+                    name, *titles = [clean(src[x:y]) for x, y in byline_lines[i + n]]
+                    text = f"{name}：{' '.join(titles)}" if titles else name
+                    spans = tuple(self.span(x, y) for x, y in byline_lines[i + n])
+                else:
+                    text, spans = clean(src[s:e]), (self.span(s, e),)
+                body += ("\n" if n and block_of[i + n] != block_of[i + n - 1] else "") + text
+                specs.append((spans, text, semi, kind_of[i + n]))
             self.chunk(group[0][0], group[-1][1], section, blocks[0].kind if blocks[0].kind in ("footnote", "toc") else "paragraph",
                        blocks[0].company, body, specs)
             if j >= len(sents):
@@ -202,8 +217,8 @@ class _Builder:
         head = [x for x in (p.name_span, p.title, p.intro) if x]
         hs, he = min(x.start for x in head), max(x.end for x in head)
         specs = []
-        if p.title:
-            specs.append(((p.title,), f"{name}：{clean(p.title.text)}", False))
+        if p.title:  # the name line is cited with the title: "which companies" is answered by these units
+            specs.append(((p.name_span, p.title), f"{name}：{clean(p.title.text)}", False))
         if p.intro:
             specs.append(((p.intro,), f"{name}：{clean(p.intro.text)}", False))
         self.chunk(hs, he, section, "profile", name, "\n".join(t for _, t, _ in specs), specs)

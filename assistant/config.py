@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # Bumped whenever parsing, chunking or index layout changes: part of the index fingerprint.
-CODE_VERSION = "6"
+CODE_VERSION = "8"
 
 REFUSAL = "手册中没有找到这个问题的答案。"
 MAX_QUESTION_CHARS = 2000

@@ -36,10 +36,13 @@ from .input import check_question
 from .items import from_item
 from .outline import from_outline
 from .rules import RULES
-from .tables import from_table
+from .tables import from_row, from_table
 from .lead import entity_leads
+from .thread import NO_THREAD, Thread
 
 INSTRUCTION = RULES.patterns["instruction_to_assistant"].pattern
+ASKS_CURRENT_ROLE = RULES.patterns["asks_current_role"].pattern
+ASKS_PROFILED = RULES.patterns["asks_profiled"].pattern
 
 
 @dataclass
@@ -133,17 +136,40 @@ def from_record(question: str, f: Frame, index: Index, filters: Filters) -> list
     return None
 
 
+def from_profiles(question: str, f: Frame, index: Index, filters: Filters) -> list[Unit] | None:
+    """The companies a 成长档案 presents, each by its profile's title line ("广东思谷智能技术有限公司：…"):
+    those of the cities the question names, or all of them (None: not asked, or no profile of those cities)."""
+    if not ASKS_PROFILED.search(question) or f.companies:
+        return None
+    profiles = [p for d in index.docs.values() for p in d.profiles]
+    if f.places:
+        profiles = [p for p in profiles if p.city in f.places]
+    firsts = [next((u for u in units_of(index, p.name) if u.kind == "profile" and filters.allows(index.chunks[u.chunk])), None)
+              for p in profiles]
+    return [u for u in firsts if u is not None] or None
+
+
+def from_byline(question: str, index: Index, filters: Filters) -> list[Unit] | None:
+    """A column author's current titles, from the byline under the column's heading ("周伟然是什么职位").
+    Only bylines that list titles below the name (a person's): None when not asked or no author is named."""
+    if not ASKS_CURRENT_ROLE.search(question):
+        return None
+    found = [u for u in index.units if u.kind == "byline" and len(u.spans) > 1 and u.spans[0].text in question
+             and filters.allows(index.chunks[u.chunk])]
+    return found[:1] or None
+
+
 def rank(question: str, index: Index, filters: Filters, timings: dict,
-         previous: tuple[str, ...] = ()) -> tuple[Frame, list[Candidate], list[Hit]]:
+         thread: Thread = NO_THREAD) -> tuple[Frame, list[Candidate], list[Hit]]:
     """Frame, retrieve, and score every candidate unit with the learned model (best first)."""
-    f, cands, hits = gather(question, index, filters, timings, previous)
+    f, cands, hits = gather(question, index, filters, timings, thread)
     return f, confidence.load(index.cfg.confidence_model).score(cands), hits
 
 
 def gather(question: str, index: Index, filters: Filters, timings: dict,
-           previous: tuple[str, ...] = ()) -> tuple[Frame, list[Candidate], list[Hit]]:
-    """Frame, retrieve, and compute the evidence features of every candidate unit (unscored). `previous`:
-    what the previous answer quoted, when the question asks the previous one of another place or time."""
+           thread: Thread = NO_THREAD) -> tuple[Frame, list[Candidate], list[Hit]]:
+    """Frame, retrieve, and compute the evidence features of every candidate unit (unscored). `thread`:
+    the previous answer, when the question follows one."""
     cfg = index.cfg
     f = frame(question, index)
     t0 = time.perf_counter()
@@ -152,12 +178,12 @@ def gather(question: str, index: Index, filters: Filters, timings: dict,
     for k, v in r.timings_ms.items():
         timings[k] = timings.get(k, 0.0) + v
     extra = [u.id for u in units_of(index, f.companies[0].name)] if f.companies else []
-    return f, candidates(f, r.query_vec, r.hits, index, extra, filters, cfg.unit_candidates, previous), r.hits
+    return f, candidates(f, r.query_vec, r.hits, index, extra, filters, cfg.unit_candidates, thread), r.hits
 
 
 def answer_one(question: str, index: Index, filters: Filters, timings: dict,
-               previous: tuple[str, ...] = ()) -> tuple[list[Unit], list[Hit], Decision]:
-    f, ranked, hits = rank(question, index, filters, timings, previous)
+               thread: Thread = NO_THREAD) -> tuple[list[Unit], list[Hit], Decision]:
+    f, ranked, hits = rank(question, index, filters, timings, thread)
     t1 = time.perf_counter()
     model = confidence.load(index.cfg.confidence_model)
     s = settings(index.cfg, model)
@@ -167,10 +193,16 @@ def answer_one(question: str, index: Index, filters: Filters, timings: dict,
     record = from_record(question, f, index, filters)
     if record is not None:
         return record, hits, Decision(question, "record" if record else "record_missing", 1.0 if record else 0.0, s.threshold)
+    profiled = from_profiles(question, f, index, filters)
+    if profiled:
+        return profiled, hits, Decision(question, "profiles", 1.0, s.threshold, profiled[0].text[:60])
+    author = from_byline(question, index, filters)
+    if author:
+        return author, hits, Decision(question, "byline", 1.0, s.threshold, author[0].text[:60])
     item = from_item(question, index, filters)
     if item:
         return item, hits, Decision(question, "item", 1.0, s.threshold, item[0].text[:60])
-    row = from_table(question, f, index, filters)
+    row = from_table(question, f, index, filters) or from_row(question, f, index, filters)
     if row:
         return row, hits, Decision(question, "table", 1.0, s.threshold, row[0].text[:60])
     if not ranked:
@@ -196,7 +228,7 @@ def sub_questions(effective: str, index: Index) -> tuple[list[str], bool]:
 
 
 def ask(question, index: Index, history: list | None = None, filters: Filters | None = None,
-        previous: tuple[str, ...] = ()) -> Answer:
+        thread: Thread = NO_THREAD) -> Answer:
     t_start = time.perf_counter()
     q = check_question(question)
     filters = filters or Filters()
@@ -224,7 +256,7 @@ def ask(question, index: Index, history: list | None = None, filters: Filters | 
     for i, sq in enumerate(subs):
         if two_part and i > 0:
             sq = resolve_part(sq, subs[0], chosen, index)
-        units, hits, d = answer_one(sq, index, filters, timings, previous)
+        units, hits, d = answer_one(sq, index, filters, timings, thread)
         decisions.append(d)
         related.extend(h for h in hits if h.chunk.id not in {x.chunk.id for x in related})
         if two_part and i == 0 and not units and len(subs) > 1:

@@ -13,10 +13,12 @@ from ..types import Span
 from .anaphora import antecedent, neighbour
 from .evidence import ENUMERATION, PRESCRIPTIVE, Candidate
 from .frame import Frame, named_places
+from .items import FIRST_POINT
 from .rules import RULES
 
 ASKS_POINTS = RULES.patterns["asks_points"].pattern
 CONTINUES = RULES.patterns["continues"].pattern
+ANNOUNCING_END = ("：", ":")
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,8 @@ def compose(units: list[Unit], cites: list[Citation], notes: list[str] = ()) -> 
         marks = cite_unit(u, cites)
         text = re.sub(r"[；;，,、\s]+$", "", u.text)
         parts = [p for p in re.findall(r"[^。！？!?]+[。！？!?]*[”’」）)]*", text) if p.strip()]
-        lines.append("".join((p.rstrip() if re.search(r"[。！？!?]", p) else p.rstrip() + "。") + marks for p in parts))
+        lines.append("".join((p.rstrip() if re.search(r"[。！？!?]", p) or p.rstrip().endswith(ANNOUNCING_END)
+                              else p.rstrip() + "。") + marks for p in parts))
     return "\n".join(list(lines) + list(notes))
 
 
@@ -115,7 +118,30 @@ def pick_units(ranked: list[Candidate], f: Frame, index: Index, s: AnswerSetting
         if c.unit.id not in {u.id for u in chosen} and c.unit.text not in {u.text for u in chosen}:
             chosen.extend(u for u in (antecedent(c.unit, index), c.unit) if u is not None)
             added += 1
+    if ASKS_POINTS.search(f.question):
+        chosen += [p for u in list(chosen) for p in points_announced(u, index)]
     return _in_order(chosen)
+
+
+def points_announced(unit: Unit, index: Index, limit: int = 6) -> list[Unit]:
+    """The enumeration a unit opens, when its points stand paragraphs apart ("主要从以下几个方面入手：" or
+    "一是适应时代需要的政策引导。", then "二是…", each followed by paragraphs that elaborate it): the enumerated
+    units of its section from the first point on, up to the next first point. [] when the unit opens none."""
+    opens = FIRST_POINT.match(unit.text)
+    if not opens and not unit.text.rstrip().endswith(ANNOUNCING_END):
+        return []
+    after = [u for u in index.units if u.section == unit.section and u.spans[0].doc == unit.spans[0].doc
+             and u.spans[0].start > unit.spans[0].start and ENUMERATION.match(u.text)]
+    after = ([unit] if opens else []) + after
+    if not after or not FIRST_POINT.match(after[0].text):
+        return []
+    points = [after[0]]
+    for u in after[1:]:
+        if FIRST_POINT.match(u.text) or len(points) >= limit:
+            break
+        if u.spans[0].start != points[-1].spans[0].start:  # overlapping chunks repeat a sentence
+            points.append(u)
+    return points
 
 
 def _in_order(units: list[Unit]) -> list[Unit]:

@@ -18,6 +18,7 @@ from .dialogue_state import (BATCH, ENTITY_KINDS, ENUMERATED, MARKER, META_LINE,
                              make_turn, mentions, organisations, place_level, rules, with_answer)
 from .language import english_follow_up, english_query, to_simplified
 from .resolution import find_pronoun, resolve, short_item
+from .thread import NO_THREAD, Thread
 
 __all__ = ["Understood", "answer_items", "build_state", "find_pronoun", "history_pairs", "note_line", "organisations",
            "place_level", "present", "resolve", "rules", "short_item", "understand"]
@@ -91,7 +92,12 @@ class Understood:
     entries: list = field(default_factory=list)  # glossary entries of an English question
     swapped_in: list[str] = field(default_factory=list)  # the places, boards, companies a "那X呢？" asks about
     previous: str | None = None  # the previous turn's question as resolved (None: the first turn)
-    previous_quotes: tuple[str, ...] = ()  # what the previous answer quoted, for a follow-up in PARALLEL_RULES
+    thread: Thread = NO_THREAD  # the previous answer's quotes; parallel for a follow-up in PARALLEL_RULES
+
+    @property
+    def previous_quotes(self) -> tuple[str, ...]:
+        """What the previous answer quoted, when this follow-up asks it again of another place or time."""
+        return self.thread.quotes if self.thread.parallel else ()
 
     @property
     def rewritten(self) -> bool:
@@ -104,9 +110,9 @@ def understand(question: str, history, companies: list[str], outline=None) -> Un
     resolved, rule, _ = resolve(zh, state, companies, outline)
     if rule not in ("first", "standalone", "time", "ordinal"):  # "现在" asks nothing the handbook dates
         resolved = rules().rewrite_filler.sub("", resolved) or resolved
-    quotes = quoted_sentences(state[-1].answer) if state and rule in PARALLEL_RULES else ()
+    thread = Thread(quoted_sentences(state[-1].answer), rule in PARALLEL_RULES) if state else NO_THREAD
     return Understood(question, lang, resolved, rule, entries, swapped_in(zh, resolved, rule, state, companies),
-                      state[-1].resolved if state else None, quotes)
+                      state[-1].resolved if state else None, thread)
 
 
 def quoted_sentences(answer: str) -> tuple[str, ...]:

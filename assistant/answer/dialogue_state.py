@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from . import lexicon as synonyms
 from .language import glossary, to_simplified
 
 RULES_PATH = Path(__file__).with_name("data") / "followups.toml"
@@ -32,7 +33,7 @@ BATCH = re.compile(r"第([一二三四五六七八九十])批")
 DOCUMENT_WORDS = r"(计划|方案|办法|行动|细则|意见|通知|规划)$"
 DOCUMENT = re.compile(r"《[^《》]{2,40}》")
 PATTERN_FIELDS = ("elliptical_how", "preamble", "interjection", "item_keyword", "item_filler", "compute", "compared", "relative_past", "present_time", "time_only", "scope", "rewrite_filler", "ranks", "subset", "compared_with", "enumerate", "same_question", "own_topic",
-                  "comparative")
+                  "comparative", "company_ordinal")
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Rules:
     same_question: re.Pattern  # "同样的问题，东莞呢？"
     own_topic: re.Pattern  # words of a question about the handbook itself or a concept
     comparative: re.Pattern  # "比广州多多少？"
+    company_ordinal: re.Pattern  # "最后那家", "第二家公司": a company of the previous answer by its place in it
 
 
 @lru_cache(maxsize=1)
@@ -92,6 +94,8 @@ def rules() -> Rules:
     lexicon["company"] = [e.zh for e in entries if e.kind == "company"]
     lexicon["agency"] = [e.zh for e in entries if e.kind == "agency"]  # "这家公司" means a company first
     lexicon["person"] = [e.zh for e in entries if e.kind == "person"]
+    for kind in ("company", "agency"):  # and the short names the handbook and people use ("粤科金融")
+        lexicon[kind] += [f for e in synonyms.load() if e.key in lexicon[kind] for f in e.forms if f not in lexicon[kind]]
     lexicon["place"] += [e.zh for e in entries if e.kind == "place" and e.zh not in lexicon["place"]]
     return Rules(lexicon, dict(lex["relative_time"]),
                  {"company": lex["pronoun_company"], "agency": lex["pronoun_agency"], "person": lex["pronoun_person"], "place": lex["pronoun_place"],

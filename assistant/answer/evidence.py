@@ -28,6 +28,7 @@ from .anaphora import referent_name
 from .dialogue_state import DISTRICT, is_district, rules as dialogue_rules
 from .lexicon import alternatives
 from .rules import RULES
+from .thread import NO_THREAD, Thread
 from .frame import VALUE, Frame, corpus_lower, names_place, question_places, support_text, value_bound
 
 ENUMERATION = RULES.patterns["enumeration"].pattern
@@ -56,7 +57,7 @@ class Context:
     alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)  # question term -> lexicon equivalents
     prior: doc2query.Prior | None = None  # what train-split writers asked before
     best_asked: float = 0.0  # the best asked_before among this question's candidates
-    previous: tuple[str, ...] = ()  # what the previous answer quoted, when this question asks it of another place or year
+    thread: Thread = NO_THREAD  # the previous answer, for a follow-up
     best_parallel: float = 0.0  # the best parallel_previous among this question's candidates
     parallel: dict[int, float] = field(default_factory=dict)  # unit id -> parallel_previous, filled as scored
 
@@ -73,6 +74,28 @@ class Context:
     def asks_district_level(self) -> bool:
         f = self.frame
         return any(is_district(p) for p in f.places) or _last_district(f.question) >= 0 or any(ch in f.question for ch in "区镇县")
+
+    @property
+    def previous(self) -> tuple[str, ...]:
+        """What the previous answer quoted, when this question asks it again of another place or year."""
+        return self.thread.quotes if self.thread.parallel else ()
+
+    @cached_property
+    def thread_sections(self) -> frozenset[str]:
+        """The sections of the units the previous answer quoted: a conversation stays near its topic (train
+        split: the evidence of 171 of 274 answerable follow-ups is in a section of the turn before's)."""
+        clauses = [q for q in (bare_text(x).rstrip(CLAUSE_END) for x in self.thread.quotes) if len(q) >= MIN_UNIT_CHARS]
+        if not clauses:
+            return frozenset()
+        bare = self.index.extra("bare_units", lambda: [bare_text(u.text).rstrip(CLAUSE_END) for u in self.index.units])
+        return frozenset(u.section for u, b in zip(self.index.units, bare)
+                         if len(b) >= MIN_UNIT_CHARS and any(q in b or b in q for q in clauses))
+
+    @cached_property
+    def quoted(self) -> list[str]:
+        """The terms the question quotes ("他说的“人和”指什么"), bare; the handbook's subject words excluded."""
+        return [_bare_word(t) for t in QUOTED_TERM.findall(self.frame.question)
+                if not GENERIC_WORD.match(t.strip()) and _bare_word(t)]
 
     @cached_property
     def previous_shapes(self) -> list[frozenset[str]]:
@@ -401,6 +424,24 @@ def parallel_previous(u: Unit, c: Context) -> float:
     return c.parallel[u.id]
 
 
+QUOTED_TERM = re.compile(r"[“\"「『‘]([^”\"」』’]{1,24})[”\"」』’]")
+GENERIC_WORD = RULES.patterns["generic_word"].pattern
+
+
+def _bare_word(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+def quoted_terms(u: Unit, c: Context) -> float:
+    """The share of the question's quoted terms the sentence itself holds; -1 when the question quotes none.
+    A quoted term is the asker pointing at the handbook's own words: "“人和”具体指什么" is answered where “人和”
+    stands, not by the column's other points. Train split: 68 of 820 questions quote a term."""
+    if not c.quoted:
+        return -1.0
+    text = _bare_word(u.text)
+    return sum(t in text for t in c.quoted) / len(c.quoted)
+
+
 def _how(c: Context) -> bool:
     return c.frame.answer_type == "how"
 
@@ -430,6 +471,9 @@ SCORES: dict[str, Callable[[Unit, Context], float]] = {
     "kind_footnote": lambda u, c: float(u.kind == "footnote"),
     "kind_byline": lambda u, c: float(u.kind == "byline"),
     "length_log": lambda u, c: math.log(1 + len(u.text)) / 6.0,
+    "quoted_terms": quoted_terms,
+    "follow_up": lambda u, c: float(bool(c.thread.quotes)),
+    "thread_section": lambda u, c: float(u.section in c.thread_sections),
     "parallel_previous": parallel_previous,
     "parallel_gap": lambda u, c: parallel_previous(u, c) - c.best_parallel,
     "asked_before": lambda u, c: c.prior.asked_before(u.id) if c.prior else 0.0,
@@ -490,7 +534,7 @@ def candidate_ids(qvec: np.ndarray, hits: list[Hit], index: Index, extra_units, 
 
 
 def candidates(f: Frame, qvec: np.ndarray, hits: list[Hit], index: Index, extra_units=(),
-               filters: Filters | None = None, unit_candidates: int = 30, previous: tuple[str, ...] = ()) -> list[Candidate]:
+               filters: Filters | None = None, unit_candidates: int = 30, thread: Thread = NO_THREAD) -> list[Candidate]:
     ids, rank, dense = candidate_ids(qvec, hits, index, extra_units, filters, unit_candidates)
     if not ids:
         return []
@@ -498,8 +542,8 @@ def candidates(f: Frame, qvec: np.ndarray, hits: list[Hit], index: Index, extra_
                             lambda q: frozenset(focus_places(q, question_places(q, index)[2])))
     ctx = Context(f, index, dense, rank, float(max(dense[i] for i in ids)), idf_table(index),
                   focus_terms(f.question, f.content), slot_terms(f.question, f.content),
-                  alternatives(f.question, f.content), prior, max(prior.asked_before(i) for i in ids), previous)
-    if previous:
+                  alternatives(f.question, f.content), prior, max(prior.asked_before(i) for i in ids), thread)
+    if ctx.previous:
         ctx.best_parallel = max(parallel_previous(index.units[uid], ctx) for uid in ids)
     q_feats = question_features(f, index, prior)
     return [Candidate(index.units[uid], features(index.units[uid], ctx, q_feats)) for uid in ids]

@@ -13,8 +13,8 @@ from dataclasses import replace
 
 from .frame import answer_type
 from .rules import RULES
-from .dialogue_state import (BATCH, CN_ORDINALS, ENTITY_KINDS, YEAR, Turn, cn_number, is_district, join_subjects,
-                             mentions, place_level, rules, subjects_named)
+from .dialogue_state import (BATCH, CN_ORDINALS, DOCUMENT_WORDS, ENTITY_KINDS, YEAR, Turn, cn_number, is_district,
+                             join_subjects, mentions, place_level, rules, subjects_named)
 
 MAX_INHERIT_CHARS = 20
 PRONOUN_LEVEL = {"区": 2, "镇": 2, "市": 1, "城": 1, "省": 0}  # "该区" means a district, "该市" a city
@@ -43,8 +43,8 @@ def resolve(question: str, state: list[Turn], companies: list[str] = (), outline
     if pre and not r.question_word.search(pre.group("pre")):  # "差距这么明显，那…": the question is what follows
         resolved, rule, source = resolve(pre.group("rest"), state, companies, outline)
         return resolved, "preamble" if rule == "standalone" else rule, source
-    for step in (_by_item, _by_pronoun, _by_ellipsis, _by_computation, _by_comparison, _by_aspect, _by_subset,
-                 _by_inheritance):
+    for step in (_by_item, _by_company_ordinal, _by_pronoun, _by_ellipsis, _by_computation, _by_comparison, _by_aspect,
+                 _by_subset, _by_inheritance):
         out = step(question, state, companies, outline)
         if out:
             return out
@@ -68,6 +68,19 @@ def _by_item(question: str, state: list[Turn], companies, outline) -> tuple[str,
     return (item_question(item, question[key.end():]), "ordinal", k) if item else None
 
 
+def _by_company_ordinal(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
+    """"最后那家是做什么的": the company the previous answer named at that place in its order."""
+    m = rules().company_ordinal.search(question)
+    named = state[-1].named.get("company", []) if m else []
+    if len(named) < 2:
+        return None
+    n = m.group("n")
+    k = len(named) - 1 if m.group("last") else (int(n) if n.isdigit() else cn_number(n)) - 1
+    if not 0 <= k < len(named):
+        return None
+    return question[:m.start()] + named[k] + question[m.end():], "pronoun", None
+
+
 def _by_pronoun(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
     pronoun = find_pronoun(question)
     if not pronoun or pronoun[1] in subjects_named(question, companies):
@@ -76,6 +89,11 @@ def _by_pronoun(question: str, state: list[Turn], companies, outline) -> tuple[s
         noun = re.sub(r"^(?:这个|这一|这组|该)", "", pronoun[0])  # "这个比例是多少" asks the 比例
         rest = question.replace(pronoun[0], noun if noun != "数" else "", 1).lstrip("的，, ")
         return f"{frame_turn(state).resolved.rstrip('？?。！! ')}，{rest}", "pronoun", None
+    own = _named_before(question, pronoun, companies)
+    if own:  # "粤科金融呢？它投的项目里…": 它 is the 粤科金融 just named, not an entity of the last turn
+        resolved = question.replace(pronoun[0], own, 1)
+        opener = re.match(r"(?:那么|那)?" + re.escape(own) + r"呢[，,？?\s]*", resolved)
+        return (resolved[opener.end():] if opener else resolved), "pronoun", None
     referent = find_referent(pronoun[1], state, pronoun[0])
     if referent:
         resolved = question.replace(pronoun[0], referent, 1)
@@ -90,6 +108,14 @@ def _by_pronoun(question: str, state: list[Turn], companies, outline) -> tuple[s
     if said:  # "他说的“人和”指什么" with no name to give: what was said is in the handbook's text
         return question[:said.start()] + question[said.end():], "pronoun", None
     return None
+
+
+def _named_before(question: str, pronoun: tuple[str, str], companies) -> str | None:
+    """The entity the question itself names before the pronoun, of a kind the pronoun may mean."""
+    if pronoun[1] not in REFERENT_KINDS:
+        return None
+    named = subjects_named(question[:question.find(pronoun[0])], companies)
+    return next((n for k in REFERENT_KINDS[pronoun[1]] if k != "place" for n in named.get(k, [])), None)
 
 
 def _second_pronoun(question: str, after: int, first_kind: str, state: list[Turn]) -> str:
@@ -216,6 +242,11 @@ def _by_inheritance(question: str, state: list[Turn], companies, outline) -> tup
     return (continued, "subject", None) if continued else None
 
 
+# the kinds of entity a pronoun of each kind may mean, in order of preference
+REFERENT_KINDS = {"company": ("company", "agency", "place"), "agency": ("agency", "company"),
+                  "person": ("person", "company", "agency"), "place": ("place",), "document": ("document",)}
+
+
 def find_pronoun(question: str) -> tuple[str, str] | None:
     """(the pronoun, the kind it refers to) at its first occurrence, or None."""
     r = rules()
@@ -245,13 +276,14 @@ def find_referent(kind: str, state: list[Turn], word: str = "") -> str | None:
         pair = last_two(state)
         return pair[kind == "latter"] if pair else None
     any_place = word in rules().lexicon["pronoun_any"]
-    kinds = {"company": ("company", "agency", "place"), "agency": ("agency", "company"),
-             "person": ("person", "company", "agency"), "place": ("place",),
-             "document": ("document",)}[kind]
+    kinds = REFERENT_KINDS[kind]
     if kind == "person":  # "他" is a person named in the last turns before it is any company
         person = next((n for t in reversed(state[-3:]) for src in (t.about, t.named) for n in src.get("person", [])), None)
         if person:
             return person
+    echoed = _echoed(state[-1], kinds + ("document",)) if state and kind != "place" else None
+    if echoed:
+        return echoed
     level = next((lv for ch, lv in PRONOUN_LEVEL.items() if ch in word), None) if kind == "place" else None
     found = (level is not None and _first_named(state, kind, kinds, lambda n: place_level(n) == level)
              or _first_named(state, kind, kinds, lambda n: True))  # "该区" means a district first
@@ -276,6 +308,27 @@ def _first_named(state: list[Turn], kind: str, kinds: tuple[str, ...], fits) -> 
                 if names:
                     return names[0]
     return None
+
+
+ECHO_CHARS = 4  # a shared run this long is a part of the name, not a common word
+ECHO_GENERIC = r"中小企业|专精特新|小巨人|企业|公司|有限"  # the handbook's subject: in every other name
+
+
+def _echoed(turn: Turn, kinds: tuple[str, ...]) -> str | None:
+    """The answer's full name of what a question called by a part of it, when the question named no entity
+    (a country or province is only its scope): "那个梯度培育管理办法是什么时候出的" + "…印发了《优质中小企业
+    梯度培育管理办法》" + "它分了哪几个层级" means the document, whatever else the answer names (工信部)."""
+    if any(n for k in kinds for n in turn.about.get(k, []) if k != "place" or place_level(n) >= 1):
+        return None  # "佛山定的目标是多少" + "它累计培育了几家": 它 is 佛山, not the plan the answer names
+    return next((n for k in kinds for n in turn.named.get(k, []) if _echoes(n, turn.resolved)), None)
+
+
+def _echoes(name: str, question: str) -> bool:
+    """The question names a part of the longer name, though not the whole: a run of ECHO_CHARS characters of
+    the name beyond its generic ending ("梯度培育" of 《优质中小企业梯度培育管理办法》)."""
+    core = re.sub(ECHO_GENERIC, "\0", re.sub(DOCUMENT_WORDS, "", name.strip("《》")))
+    runs = (core[i:i + ECHO_CHARS] for i in range(len(core) - ECHO_CHARS + 1))
+    return name not in question and any("\0" not in r and r in question for r in runs)
 
 
 def _last_item(state: list[Turn]) -> str | None:

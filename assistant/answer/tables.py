@@ -8,6 +8,10 @@ taken by comparing the values, and quoted as the handbook prints it.
 
 A table is asked about when the question names its caption by two of its words (or more) and says
 which end it wants ("最多", "最少"); every place the question names must be in the caption.
+
+A table is also a record set keyed by its first column: "有哪些机构投了欣旺达动力" names one row's key
+(欣旺达动力科技股份有限公司, by the company's short name) and one of the other columns (部分投资机构) by
+a word of its header, and is answered by that row.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ SMALLEST = RULES.patterns["asks_smallest"].pattern
 VALUE = re.compile(r"\d+(?:\.\d+)?")
 COMMON_WORDS = frozenset({"小巨人", "企业", "单位", "家", "的", "“", "”", "（", "）", "：", "|"})
 MIN_CAPTION_WORDS = 2
+HEADER = re.compile(r"（([^（）]*\|[^（）]*)）")  # "（企业名称 | 部分投资机构）": the column names
 
 
 @dataclass(frozen=True)
@@ -85,3 +90,28 @@ def from_table(question: str, f: Frame, index: Index, filters: Filters) -> list[
     if ordered[0].value == ordered[1].value:
         return None
     return [ordered[0].unit]
+
+
+def columns(table: str) -> list[str]:
+    """The column names a caption lists ("…（企业名称 | 部分投资机构）" -> both); [] when it lists none."""
+    m = HEADER.search(table)
+    return [c.strip() for c in m.group(1).split("|") if c.strip()] if m else []
+
+
+def _names_key(key: str, question: str, f: Frame) -> bool:
+    """The question names the row's key: in full, or as a profiled company the frame found by a short name."""
+    return key in question or any(p.name == key for p in f.companies)
+
+
+def from_row(question: str, f: Frame, index: Index, filters: Filters) -> list[Unit] | None:
+    """The one row whose key the question names, of the one table whose other column it asks for
+    (None: no such row, or several)."""
+    found = []
+    for table in captions(index):
+        asked = [c for c in columns(table)[1:] if _words(c) & _words(question)]
+        if not asked:
+            continue
+        rows = {r.spans[0].text.split("\t")[0].strip(): r for r in index.units
+                if r.kind == "table" and caption(r) == table and filters.allows(index.chunks[r.chunk])}
+        found += [u for key, u in rows.items() if key and _names_key(key, question, f)]
+    return found if len(found) == 1 else None

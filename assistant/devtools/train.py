@@ -26,6 +26,7 @@ import numpy as np
 
 from ..answer import confidence, doc2query
 from ..answer.evidence import FEATURES
+from ..answer.thread import NO_THREAD, Thread
 from ..embed_cache import keep_query_vectors
 from ..text import bare_text
 from .bank import LEGACY_TRAIN, files, items
@@ -63,10 +64,10 @@ def label(unit, item: EvalItem, spans) -> int:
     return int(any(s.overlaps(sp.doc, sp.start, sp.end) for sp in unit.spans for s in spans))
 
 
-def as_asked(index, split: str) -> tuple[list[EvalItem], dict[str, tuple[str, ...]]]:
+def as_asked(index, split: str) -> tuple[list[EvalItem], dict[str, Thread]]:
     """The split's English, 繁體 and conversation questions as the answerer sees them: the standalone
-    Chinese question (assistant.understood), labels unchanged, and per follow-up id what the previous
-    answer quoted when the follow-up asks it again of another place or time. A conversation's earlier
+    Chinese question (assistant.understood), labels unchanged, and per follow-up id its thread (what the
+    previous answer quoted; whether the follow-up asks it again of another place or time). A conversation's earlier
     turns are its history, each answered by its reference evidence (not by a model, so the rows do not
     depend on one)."""
     import assistant
@@ -74,22 +75,22 @@ def as_asked(index, split: str) -> tuple[list[EvalItem], dict[str, tuple[str, ..
     sources = index.sources()
     out = [replace(it, question=assistant.understood(it.question, [], index)[1])
            for kind in ("english", "traditional") for it in items(split, sources, kind)]
-    previous: dict[str, tuple[str, ...]] = {}
+    threads: dict[str, Thread] = {}
     for path in files(split, "conversations"):
         for rec in read_jsonl(path):
             history: list[dict] = []
             for item in turn_items(rec):
                 turn, standalone = assistant.understood(item.question, history, index)
                 out.append(replace(item, question=standalone))
-                if turn.previous_quotes:
-                    previous[item.id] = turn.previous_quotes
+                if turn.thread.quotes:
+                    threads[item.id] = turn.thread
                 history += [{"role": "user", "content": item.question},
                             {"role": "assistant", "content": "。".join(item.evidence)}]
-    return out, previous
+    return out, threads
 
 
 def training_rows(index, train_items: list[EvalItem],
-                  previous: dict[str, tuple[str, ...]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  threads: dict[str, Thread] | None = None) -> tuple[np.ndarray, np.ndarray]:
     from ..answer.answerer import gather, sub_questions
     from ..answer.input import check_question
     from ..retrieval import Filters
@@ -99,10 +100,10 @@ def training_rows(index, train_items: list[EvalItem],
     for item in train_items:
         spans = evidence_spans(item, sources)
         subs, _ = sub_questions(check_question(item.question), index)
-        quotes = (previous or {}).get(item.id, ())  # what the previous turn's evidence said, for a swap follow-up
+        thread = (threads or {}).get(item.id, NO_THREAD)  # the previous turn, answered by its evidence
         for sq in subs:
             with doc2query.excluding(doc2query.writer_of(item.id)):  # as a writer nobody has read would see it
-                _, cands, _ = gather(sq, index, Filters(), {}, quotes)  # features only: the model is what is being fitted
+                _, cands, _ = gather(sq, index, Filters(), {}, thread)  # features only: the model is what is being fitted
             for c in cands:
                 xs.append([c.features[n] for n in FEATURES])
                 ys.append(label(c.unit, item, spans))
@@ -154,16 +155,16 @@ def choose_threshold(confs: list[float], answerable: list[bool], correct: list[b
 
 
 def dev_outcomes(index, model_path: Path, dev_items: list[EvalItem],
-                 previous: dict[str, tuple[str, ...]] | None = None) -> tuple[list[float], list[bool], list[bool]]:
+                 threads: dict[str, Thread] | None = None) -> tuple[list[float], list[bool], list[bool]]:
     import assistant
 
     cfg = replace(index.cfg, confidence_model=model_path, answer_threshold=0.0)
     idx = replace(index, cfg=cfg)
     confs, answerable, correct = [], [], []
     for item in dev_items:
-        quotes = (previous or {}).get(item.id)
-        # a swap follow-up as assistant.ask answers it after its history (its question is standalone already)
-        a = (assistant.answer_standalone(item.question, idx, previous=quotes) if quotes
+        thread = (threads or {}).get(item.id)
+        # a follow-up as assistant.ask answers it after its history (its question is standalone already)
+        a = (assistant.answer_standalone(item.question, idx, thread=thread) if thread
              else assistant.ask(item.question, index=idx))
         confs.append(a.confidence if not a.refused else 0.0)
         answerable.append(item.answerable)
@@ -181,13 +182,13 @@ def _digest(paths: list[Path]) -> list[dict]:
 def train(index, out: Path, log=print) -> confidence.ConfidenceModel:
     sources = index.sources()
     train_files = files("train") + [p for p in LEGACY_TRAIN if p.exists()]
-    train_asked, train_previous = as_asked(index, "train")
-    dev_asked, dev_previous = as_asked(index, "dev")
+    train_asked, train_threads = as_asked(index, "train")
+    dev_asked, dev_threads = as_asked(index, "dev")
     train_items = [it for p in train_files for it in load(p, sources)] + train_asked
     dev_items = items("dev", sources) + dev_asked
     log(f"训练：{len(train_items)} 题（{len(train_files)} 个单轮文件，及 train 划分的英文、繁體与对话各轮）；"
         f"选阈值：dev {len(dev_items)} 题")
-    x, y = training_rows(index, train_items, train_previous)
+    x, y = training_rows(index, train_items, train_threads)
     log(f"候选 {len(y)} 个，正例 {int(y.sum())} 个")
     kinds = ("single", "english", "traditional", "conversations")
     provenance = {"command": "assistant train",
@@ -201,7 +202,7 @@ def train(index, out: Path, log=print) -> confidence.ConfidenceModel:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(model.to_json(), ensure_ascii=False, indent=1) + "\n", "utf-8")
     confidence.load.cache_clear()
-    confs, answerable, correct = dev_outcomes(index, out, dev_items, dev_previous)
+    confs, answerable, correct = dev_outcomes(index, out, dev_items, dev_threads)
     t, dev_metrics = choose_threshold(confs, answerable, correct)
     model = replace(model, threshold=t, provenance={**model.provenance, "dev_at_threshold": dev_metrics})
     out.write_text(json.dumps(model.to_json(), ensure_ascii=False, indent=1) + "\n", "utf-8")

@@ -160,3 +160,32 @@ def test_no_runner_up_about_another_place_joins_the_answer(index, question, othe
 def test_a_computation_keeps_the_other_places_figure(index):
     a = assistant.ask("深圳小巨人的数量是广州的几倍？", index=index)
     assert "752" in a.answer and "249" in a.answer
+
+
+def test_an_announced_enumeration_is_quoted_point_by_point(index):
+    """"主要从以下几个方面入手：" announces points that stand paragraphs apart: each point is quoted, in order,
+    and the announcing sentence keeps its colon (no "：。")."""
+    a = ask(index, "粤科金融集团培育专精特新，主要从哪几个方面入手？")
+    text = plain(a)
+    assert "入手：" in text and "入手：。" not in text
+    assert text.index("一是发挥平台引领作用") < text.index("二是落地“创投联合体”模式") < text.index("三是通过直接股权投资")
+
+
+def test_the_companies_a_citys_profiles_present_are_listed_with_their_name_lines_cited(index):
+    a = ask(index, "佛山的成长档案介绍了哪几家企业？")
+    assert a.decisions[0].reason == "profiles"
+    names = ["广东广宇科技发展有限公司", "广东创兴精密制造股份有限公司", "佛山市国星半导体技术有限公司"]
+    assert [n for n in names if n in plain(a)] == names and "深圳市普渡科技有限公司" not in plain(a)
+    quotes = [c.quote for c in a.citations]
+    assert all(any(q.startswith(n) for q in quotes) for n in names)  # each name cited as its own line
+
+
+def test_a_named_companys_profile_is_not_a_list_question(index):
+    a = ask(index, "普渡科技的成长档案里写了哪些亮点？")
+    assert a.decisions[0].reason != "profiles"
+
+
+def test_a_first_point_brings_the_points_after_it_that_stand_paragraphs_apart(index):
+    a = ask(index, "袁锋认为芯联集成跑出加速度靠的是哪几条经验？")
+    text = plain(a)
+    assert text.index("一是适应时代需要的政策引导") < text.index("二是保持专业团队的管理独立性") < text.index("三是以产业投资布局生态")

@@ -79,3 +79,21 @@ def test_a_section_heading_is_a_citable_span(index):
     span = heading_span(unit, index)
     assert index.docs[span.doc].text[span.start:span.end] == span.text
     assert "南海区" in span.text and "\n" not in span.text
+
+
+@pytest.mark.parametrize("question,author,title", [
+    ("周伟然现在是什么职位？", "周伟然", "电信行业主管合伙人"),
+    ("袁锋有哪些头衔", "袁锋", "芯联动力董事长"),
+])
+def test_an_authors_current_titles_are_answered_from_the_byline(index, question, author, title):
+    """The byline is one record: the name with every title line, each line cited as it stands."""
+    a = ask(index, question)
+    assert a.decisions[0].reason == "byline"
+    quotes = [c.quote for c in a.citations]
+    assert quotes[0] == author and title in quotes
+    assert verify(a.answer, a.citations, {d: doc.text for d, doc in index.docs.items()}).ok
+
+
+def test_a_past_post_is_not_answered_by_the_byline(index):
+    a = ask(index, "袁锋在加入芯联集成之前在广汽资本担任什么职务？")
+    assert a.decisions[0].reason != "byline" and "CEO" in a.answer

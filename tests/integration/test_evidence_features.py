@@ -8,6 +8,7 @@ import pytest
 
 import assistant  # noqa: F401  (the package's lazy names)
 from assistant.answer.answerer import gather
+from assistant.answer.thread import Thread
 from assistant.retrieval import Filters
 
 
@@ -74,7 +75,7 @@ def test_a_district_named_without_its_suffix_is_the_place_a_value_must_belong_to
 def test_a_swap_follow_up_sees_which_sentence_is_shaped_like_the_previous_answer(index):
     # "那东莞呢？" after 广州's financing: 东莞's financing sentence is built like the one quoted before
     quoted = ("从融资情况来看，广州共有31家“小巨人”企业获得融资",)
-    _, cands, _ = gather("东莞的小巨人有几家拿到了融资？", index, Filters(), {}, quoted)
+    _, cands, _ = gather("东莞的小巨人有几家拿到了融资？", index, Filters(), {}, Thread(quoted, parallel=True))
     feats = {c.unit.text: c.features for c in cands}
     parallel = _of(feats, "东莞仅有15家“小巨人”企业获")["parallel_previous"]
     assert parallel > 0.3
@@ -89,8 +90,20 @@ def test_a_clause_the_previous_answer_quoted_with_a_full_stop_is_still_the_one_q
     # the source clause ends in "；", the answer quoted it ending in "。": it is still no parallel of itself,
     # and does not set the bar every other candidate of "那东莞呢？" after 佛山's districts is measured against
     quoted = ("从区域看，截至2023年7月，南海区“小巨人”企业总量为37家，位列全市第一。",)
-    _, cands, _ = gather("东莞的小巨人最集中在哪个区？有多少家？", index, Filters(), {}, quoted)
+    _, cands, _ = gather("东莞的小巨人最集中在哪个区？有多少家？", index, Filters(), {}, Thread(quoted, parallel=True))
     feats = {c.unit.text: c.features for c in cands}
     assert _of(feats, "南海区“小巨人”企业总量为37家")["parallel_previous"] == 0.0
     assert max(f["parallel_previous"] for f in feats.values()) < 0.5  # 0.94, itself, before
     assert _of(feats, "松山湖“小巨人”合计数量达到27家")["parallel_gap"] > -0.1
+
+
+def test_a_follow_ups_candidates_know_the_section_the_previous_answer_quoted(index):
+    # "它的专利呢？" after an answer about 普渡科技's products: its profile's sections are the thread
+    quoted = ("深圳市普渡科技有限公司：服务型机器人“缔造者”",)
+    _, cands, _ = gather("普渡科技申请了多少件专利？", index, Filters(), {}, Thread(quoted))
+    sections = {c.unit.section for c in cands if c.features["thread_section"] == 1.0}
+    assert sections and all("深圳市普渡科技有限公司" in s for s in sections)
+    assert all(c.features["follow_up"] == 1.0 and c.features["parallel_previous"] == 0.0 for c in cands)
+    # asked on its own, no candidate is placed in a thread
+    _, alone, _ = gather("普渡科技申请了多少件专利？", index, Filters(), {})
+    assert all(c.features["thread_section"] == 0.0 and c.features["follow_up"] == 0.0 for c in alone)

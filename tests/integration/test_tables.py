@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.answer.frame import frame
-from assistant.answer.tables import from_table, rows_of
+from assistant.answer.tables import columns, from_row, from_table, rows_of
 from assistant.retrieval import Filters
 
 
@@ -34,3 +34,28 @@ def test_rows_are_a_name_and_the_first_number_after_it(index):
 ])
 def test_other_questions_are_left_to_scoring(index, question):
     assert _rows(index, question) is None
+
+
+def _row(index, question: str) -> list[str] | None:
+    units = from_row(question, frame(question, index), index, Filters())
+    return None if units is None else [u.spans[0].text for u in units]
+
+
+def test_a_row_is_looked_up_by_its_key_and_an_asked_column(index):
+    # the key named by the company's short name, the column by a word of its header (机构)
+    assert _row(index, "有哪些机构投了欣旺达动力？") == ["欣旺达动力科技股份有限公司\t深创投 粤财创投 IDG资本"]
+    assert _row(index, "宁波有什么亮点措施？")[0].startswith("宁波")
+
+
+@pytest.mark.parametrize("question", [
+    "欣旺达动力是做什么的？",  # no other column asked
+    "哪家小巨人的投资机构最多？",  # no row named
+    "南京和杭州各有什么亮点措施？",  # two rows: left to scoring and the comparison split
+])
+def test_no_single_row_is_left_to_scoring(index, question):
+    assert _row(index, question) is None
+
+
+def test_columns_are_read_from_the_caption():
+    assert columns("获最多机构投资的“小巨人”企业名单 （企业名称 | 部分投资机构）") == ["企业名称", "部分投资机构"]
+    assert columns("珠三角城市群制造业“小巨人”企业分布（单位：家）") == []

@@ -117,6 +117,17 @@ def test_profile_timeline_units_pair_date_and_event(chunked):
     assert "2016年1月" in u.text
 
 
+def test_a_byline_is_one_unit_naming_the_author_with_every_title(chunked):
+    """"周伟然是什么职位": the title lines alone do not say whose titles they are."""
+    _, units = chunked
+    bylines = [u for u in units if u.kind == "byline"]
+    by_name = {u.spans[0].text: u for u in bylines}
+    assert by_name["周伟然"].text == "周伟然：普华永道全球科技媒体 电信行业主管合伙人"
+    assert [sp.text for sp in by_name["袁锋"].spans] == ["袁锋", "芯联集成联合创始人", "芯联动力董事长", "芯联资本执行事务合伙人"]
+    assert by_name["广东省粤科金融集团有限公司"].text == "广东省粤科金融集团有限公司"
+    assert len(bylines) == 3
+
+
 def test_chunk_size_setting_changes_packing(corpus):
     small, _ = chunk_documents(corpus, Config(chunk_tokens=60, overlap_tokens=0))
     large, _ = chunk_documents(corpus, Config(chunk_tokens=320, overlap_tokens=0))

@@ -156,3 +156,15 @@ def test_another_document_in_the_corpus_folder_just_works(tmp_path: Path):
     assert set(docs) == {"handbook", "policy"}
     assert any("100万元" in b.text for b in docs["policy"].blocks)
     assert len(docs["handbook"].profiles) == 12
+
+
+@pytest.mark.parametrize("question,asks", [
+    ("普渡科技是做什么的？", True),
+    ("最后那家做啥产品的", True),
+    ("影石创新主营什么", True),
+    ("普渡科技什么时候成立的？", False),
+    ("普渡科技的产品卖到多少个国家", False),
+])
+def test_a_question_asks_what_a_company_does(question, asks):
+    from assistant.ingest.profiles import asks_business
+    assert asks_business(question) is asks
