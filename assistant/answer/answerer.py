@@ -91,8 +91,10 @@ class Answer:
                 "timings_ms": {k: round(self.timings_ms.get(k, 0.0), 2) for k in ("retrieve", "answer", "total")}}
 
 
-def settings(cfg: Config, model: confidence.ConfidenceModel) -> AnswerSettings:
-    threshold = cfg.answer_threshold if cfg.answer_threshold is not None else model.threshold
+def settings(cfg: Config, model: confidence.ConfidenceModel, follow_up: bool = False) -> AnswerSettings:
+    """The answer settings; a question that follows an answer has the model's follow-up threshold."""
+    own = model.follow_up_threshold if follow_up and model.follow_up_threshold is not None else model.threshold
+    threshold = cfg.answer_threshold if cfg.answer_threshold is not None else own
     return AnswerSettings(threshold, cfg.join_ratio, cfg.max_context_units, cfg.list_extra_units, cfg.other_extra_units)
 
 
@@ -186,7 +188,7 @@ def answer_one(question: str, index: Index, filters: Filters, timings: dict,
     f, ranked, hits = rank(question, index, filters, timings, thread)
     t1 = time.perf_counter()
     model = confidence.load(index.cfg.confidence_model)
-    s = settings(index.cfg, model)
+    s = settings(index.cfg, model, follow_up=bool(thread.quotes))
     why = declined(question, f, index)
     if why:
         return [], hits, Decision(question, why, threshold=s.threshold)

@@ -3,7 +3,8 @@
 It is trained by `assistant train` (devtools/train.py) on the train split of the question bank:
 a candidate is positive when it holds the answer (overlaps the reference evidence or contains every
 required string). The same probability ranks the candidates and decides the refusal: the best
-candidate below the threshold (chosen on the dev split) means the handbook does not answer.
+candidate below the threshold (chosen on the dev split) means the handbook does not answer. A question that
+follows an answer has its own threshold, chosen on the dev split's follow-up turns for turn accuracy.
 Trees rather than one weighted sum because evidence interacts: a high dense score means little when
 the asked place is missing, and an earlier writer's near-identical question means much. On the dev
 split, trees refused more unanswerable questions than the logistic model at the same false-refusal cap.
@@ -87,6 +88,7 @@ class ConfidenceModel:
     threshold: float
     provenance: dict
     vetoes: tuple[str, ...] = ()  # features that, at 1, rule a candidate out
+    follow_up_threshold: float | None = None  # for a question that follows an answer (None: `threshold`)
 
     def matrix(self, cands: list[Candidate]) -> np.ndarray:
         return np.array([[c.features[n] for n in self.features] for c in cands], dtype=np.float64)
@@ -125,6 +127,7 @@ class ConfidenceModel:
     def to_json(self) -> dict:
         return {"kind": "boosted_trees", "features": list(self.features), "baseline": float(self.baseline),
                 "reference": [round(float(v), 8) for v in self.reference], "threshold": round(float(self.threshold), 6),
+                **({"follow_up_threshold": round(float(self.follow_up_threshold), 6)} if self.follow_up_threshold is not None else {}),
                 "vetoes": list(self.vetoes), "provenance": self.provenance, "trees": self.trees.to_json()}
 
 
@@ -145,7 +148,8 @@ def from_json(d: dict) -> ConfidenceModel:
     if len(trees.feature) and (trees.feature.min() < 0 or trees.feature.max() >= len(feats)):
         raise ModelError("置信度模型的树引用了不存在的特征；请运行 assistant train")
     return ConfidenceModel(feats, trees, float(d["baseline"]), np.array(d["reference"], dtype=np.float64),
-                           float(d["threshold"]), dict(d.get("provenance", {})), vetoes)
+                           float(d["threshold"]), dict(d.get("provenance", {})), vetoes,
+                           float(d["follow_up_threshold"]) if "follow_up_threshold" in d else None)
 
 
 @lru_cache(maxsize=4)

@@ -9,7 +9,9 @@
    as plain JSON nodes (answer/confidence.py evaluates them with numpy).
 3. Threshold: every dev question (single, English, 繁體, conversation turns: what the product is asked)
    asked with the new model and no threshold; the threshold is the one that maximises accuracy +
-   refusal rate with the false-refusal rate at most `max_false_refusal`.
+   refusal rate with the false-refusal rate at most `max_false_refusal`. The follow-up threshold, for a
+   question that follows an answer, is the one that maximises the turn accuracy of dev's follow-up turns
+   (right answers and refused unanswerables over all turns: what the conversation goal counts).
 The model file records its provenance (data files with sha256, command, date, metrics on dev).
 """
 
@@ -154,6 +156,25 @@ def choose_threshold(confs: list[float], answerable: list[bool], correct: list[b
     return t, {"answer_accuracy": round(acc, 4), "refusal_rate": round(ref, 4), "false_refusal_rate": round(fr, 4)}
 
 
+def choose_turn_threshold(confs: list[float], answerable: list[bool], correct: list[bool]) -> tuple[float, dict]:
+    """The threshold maximising turn accuracy (a turn is right when answered right, or refused when the
+    handbook does not answer it); the middle of the lowest run of equal best scores, as choose_threshold."""
+    a, c, ok = np.array(answerable), np.array(confs), np.array(correct)
+
+    def accuracy(t: float) -> float:
+        answered = c >= t
+        return float(((a & answered & ok) | (~a & ~answered)).sum() / max(1, len(a)))
+
+    scored = [(t, accuracy(t)) for t in sorted({0.0, *[round(v, 6) for v in confs]})]
+    best = max(s for _, s in scored)
+    first = next(i for i, (_, s) in enumerate(scored) if s == best)
+    last = first
+    while last + 1 < len(scored) and scored[last + 1][1] == best:
+        last += 1
+    t = round((scored[first][0] + scored[last][0]) / 2, 6)
+    return t, {"turn_accuracy": round(accuracy(t), 4), "turns": len(a)}
+
+
 def dev_outcomes(index, model_path: Path, dev_items: list[EvalItem],
                  threads: dict[str, Thread] | None = None) -> tuple[list[float], list[bool], list[bool]]:
     import assistant
@@ -204,10 +225,15 @@ def train(index, out: Path, log=print) -> confidence.ConfidenceModel:
     confidence.load.cache_clear()
     confs, answerable, correct = dev_outcomes(index, out, dev_items, dev_threads)
     t, dev_metrics = choose_threshold(confs, answerable, correct)
-    model = replace(model, threshold=t, provenance={**model.provenance, "dev_at_threshold": dev_metrics})
+    follow = [i for i, it in enumerate(dev_items) if it.id in dev_threads]
+    tf, follow_metrics = choose_turn_threshold([confs[i] for i in follow], [answerable[i] for i in follow],
+                                               [correct[i] for i in follow])
+    model = replace(model, threshold=t, follow_up_threshold=tf,
+                    provenance={**model.provenance, "dev_at_threshold": dev_metrics,
+                                "dev_follow_ups_at_follow_up_threshold": follow_metrics})
     out.write_text(json.dumps(model.to_json(), ensure_ascii=False, indent=1) + "\n", "utf-8")
     confidence.load.cache_clear()
-    log(f"阈值 {t:.4f}；dev：{dev_metrics}")
+    log(f"阈值 {t:.4f}；dev：{dev_metrics}；追问阈值 {tf:.4f}；dev 追问：{follow_metrics}")
     return model
 
 

@@ -3,6 +3,7 @@ against the real index: every answer cited and verified, every number grounded."
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import pytest
 
 import assistant
+from assistant.answer import confidence
 from assistant.answer.language import UNSUPPORTED, is_traditional
 from assistant.citations import quote_valid
 from assistant.config import REFUSAL, ROOT
@@ -143,7 +145,11 @@ def test_a_swap_follow_up_carries_the_previous_answers_quotes_to_the_answerer(in
 
 
 def test_a_follow_up_no_rule_resolves_is_asked_again_after_the_previous_question(index):
-    first, second = converse(["广州对新认定的国家级小巨人奖多少钱？", "从外地搬过来的呢？"], index)
+    # held to the single-question threshold, "从外地搬过来的呢？" as asked is refused: it is asked again after
+    # the previous question
+    threshold = confidence.load(index.cfg.confidence_model).threshold
+    strict = dataclasses.replace(index, cfg=dataclasses.replace(index.cfg, answer_threshold=threshold))
+    first, second = converse(["广州对新认定的国家级小巨人奖多少钱？", "从外地搬过来的呢？"], strict)
     check_cited(second, index)
     assert second.answered_question == "广州对新认定的国家级小巨人奖多少钱，从外地搬过来的呢？"
     assert "迁入" in second.answer and "100万元" in second.answer
@@ -168,3 +174,14 @@ def test_a_carried_answer_must_cite_something_the_previous_answer_did_not(index)
     assert not says_more(first, history)  # the same quotes again answer the previous question
     other = assistant.ask("广州有多少家上市小巨人？", index=index)
     assert says_more(other, history)
+
+
+def test_a_follow_up_is_held_to_the_follow_up_threshold(index):
+    """Chosen on dev's follow-up turns for turn accuracy: "从外地搬过来的呢？" is answered as asked, with the thread
+    of the previous answer, where the single-question threshold would refuse it."""
+    model = confidence.load(index.cfg.confidence_model)
+    assert model.follow_up_threshold is not None and model.follow_up_threshold < model.threshold
+    first, second = converse(["广州对新认定的国家级小巨人奖多少钱？", "从外地搬过来的呢？"], index)
+    check_cited(second, index)
+    assert second.decisions[0].threshold == model.follow_up_threshold and first.decisions[0].threshold == model.threshold
+    assert "迁入" in second.answer and "100万元" in second.answer

@@ -30,6 +30,7 @@ def test_training_reproduces_the_shipped_model(index, tmp_path):
         assert shape(a) == shape(b)
         np.testing.assert_allclose([n[1] for n in a] + [n[5] for n in a], [n[1] for n in b] + [n[5] for n in b], atol=1e-9)
     assert again["threshold"] == shipped["threshold"]
+    assert again["follow_up_threshold"] == shipped["follow_up_threshold"]
     assert {k: v for k, v in again["provenance"].items() if k != "date"} == \
            {k: v for k, v in shipped["provenance"].items() if k != "date"}
     assert load(out).threshold == shipped["threshold"]

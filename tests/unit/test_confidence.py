@@ -9,7 +9,7 @@ import pytest
 
 from assistant.answer.confidence import ModelError, from_json, load
 from assistant.answer.evidence import FEATURES, Candidate
-from assistant.devtools.train import choose_threshold
+from assistant.devtools.train import choose_threshold, choose_turn_threshold
 
 
 def _model(trees: list, baseline: float = 0.0, threshold: float = 0.5, vetoes: tuple = ()):
@@ -119,3 +119,13 @@ def test_threshold_respects_the_false_refusal_cap():
     t, m = choose_threshold(confs, answerable, correct, max_false_refusal=0.25)
     assert m["false_refusal_rate"] <= 0.25
     assert t == 0.2  # refusing below 0.2 drops no answerable question and catches one unanswerable
+
+
+def test_the_follow_up_threshold_maximises_turn_accuracy():
+    confs = [0.9, 0.6, 0.2, 0.4, 0.1]
+    answerable = [True, True, True, False, False]
+    correct = [True, True, True, False, False]
+    t, m = choose_turn_threshold(confs, answerable, correct)
+    # refusing below 0.2 catches one unanswerable and keeps every right answer; refusing below 0.6 scores the
+    # same by trading a right answer for an unanswerable: the lower threshold (more answers) is kept
+    assert t == 0.2 and m == {"turn_accuracy": 0.8, "turns": 5}
