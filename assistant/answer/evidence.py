@@ -84,7 +84,7 @@ class Context:
     def thread_sections(self) -> frozenset[str]:
         """The sections of the units the previous answer quoted: a conversation stays near its topic (train
         split: the evidence of 171 of 274 answerable follow-ups is in a section of the turn before's)."""
-        clauses = [q for q in (bare_text(x).rstrip(CLAUSE_END) for x in self.thread.quotes) if len(q) >= MIN_UNIT_CHARS]
+        clauses = _clauses(self.thread.quotes)
         if not clauses:
             return frozenset()
         bare = self.index.extra("bare_units", lambda: [bare_text(u.text).rstrip(CLAUSE_END) for u in self.index.units])
@@ -94,8 +94,8 @@ class Context:
     @cached_property
     def quoted(self) -> list[str]:
         """The terms the question quotes ("他说的“人和”指什么"), bare; the handbook's subject words excluded."""
-        return [_bare_word(t) for t in QUOTED_TERM.findall(self.frame.question)
-                if not GENERIC_WORD.match(t.strip()) and _bare_word(t)]
+        return [w for w in (_bare_word(t) for t in QUOTED_TERM.findall(self.frame.question)
+                            if not GENERIC_WORD.match(t.strip())) if w]
 
     @cached_property
     def previous_shapes(self) -> list[frozenset[str]]:
@@ -104,7 +104,7 @@ class Context:
     @cached_property
     def previous_clauses(self) -> list[str]:
         """The previous answer's quotes as _quoted_before compares them (long enough to tell a unit by)."""
-        return [q for q in (bare_text(x).rstrip(CLAUSE_END) for x in self.previous) if len(q) >= MIN_UNIT_CHARS]
+        return _clauses(self.previous)
 
     def has(self, term: str, text: str) -> bool:
         """The term, or one of its lexicon equivalents ("IPO" / 上市), is in the (lower-cased) text."""
@@ -401,6 +401,11 @@ def shape(text: str) -> frozenset[str]:
 
 # An answer ends a quoted clause with "。" where the source has "；" ("…位列全市第一；" is quoted "…位列全市第一。").
 CLAUSE_END = "。；;，,！!？?：:"
+
+
+def _clauses(quotes: tuple[str, ...]) -> list[str]:
+    """Quoted sentences as units are compared with them: bare, without the closing mark, long enough to tell a unit by."""
+    return [q for q in (bare_text(x).rstrip(CLAUSE_END) for x in quotes) if len(q) >= MIN_UNIT_CHARS]
 
 
 def _quoted_before(u: Unit, c: Context) -> bool:

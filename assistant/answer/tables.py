@@ -103,15 +103,22 @@ def _names_key(key: str, question: str, f: Frame) -> bool:
     return key in question or any(p.name == key for p in f.companies)
 
 
+def keyed_rows(index: Index) -> dict[str, dict[str, Unit]]:
+    """Per table caption, its rows by their first cell, built once per index."""
+    def build() -> dict[str, dict[str, Unit]]:
+        out: dict[str, dict[str, Unit]] = {}
+        for u in index.units:
+            key = u.spans[0].text.split("\t")[0].strip() if u.kind == "table" else ""
+            if key:
+                out.setdefault(caption(u), {}).setdefault(key, u)
+        return out
+    return index.extra("table_keyed_rows", build)
+
+
 def from_row(question: str, f: Frame, index: Index, filters: Filters) -> list[Unit] | None:
     """The one row whose key the question names, of the one table whose other column it asks for
     (None: no such row, or several)."""
-    found = []
-    for table in captions(index):
-        asked = [c for c in columns(table)[1:] if _words(c) & _words(question)]
-        if not asked:
-            continue
-        rows = {r.spans[0].text.split("\t")[0].strip(): r for r in index.units
-                if r.kind == "table" and caption(r) == table and filters.allows(index.chunks[r.chunk])}
-        found += [u for key, u in rows.items() if key and _names_key(key, question, f)]
+    words = _words(question)
+    found = [u for table, rows in keyed_rows(index).items() if any(_words(c) & words for c in columns(table)[1:])
+             for key, u in rows.items() if _names_key(key, question, f) and filters.allows(index.chunks[u.chunk])]
     return found if len(found) == 1 else None

@@ -142,16 +142,10 @@ def choose_threshold(confs: list[float], answerable: list[bool], correct: list[b
         return (float((a & answered & ok).sum() / max(1, a.sum())), float((~a & ~answered).sum() / max(1, (~a).sum())),
                 float((a & ~answered).sum() / max(1, a.sum())))
 
-    scored = [(t, acc + ref if fr <= max_false_refusal else None)
-              for t in sorted({0.0, *[round(v, 6) for v in confs]}) for acc, ref, fr in [outcome(t)]]
-    best = max((s for _, s in scored if s is not None), default=None)
-    if best is None:
+    t = _best_run_middle([(t, acc + ref if fr <= max_false_refusal else None)
+                          for t in _candidate_thresholds(confs) for acc, ref, fr in [outcome(t)]])
+    if t is None:
         return 0.0, {}
-    first = next(i for i, (_, s) in enumerate(scored) if s == best)
-    last = first
-    while last + 1 < len(scored) and scored[last + 1][1] == best:
-        last += 1
-    t = round((scored[first][0] + scored[last][0]) / 2, 6)
     acc, ref, fr = outcome(t)
     return t, {"answer_accuracy": round(acc, 4), "refusal_rate": round(ref, 4), "false_refusal_rate": round(fr, 4)}
 
@@ -165,14 +159,25 @@ def choose_turn_threshold(confs: list[float], answerable: list[bool], correct: l
         answered = c >= t
         return float(((a & answered & ok) | (~a & ~answered)).sum() / max(1, len(a)))
 
-    scored = [(t, accuracy(t)) for t in sorted({0.0, *[round(v, 6) for v in confs]})]
-    best = max(s for _, s in scored)
+    t = _best_run_middle([(t, accuracy(t)) for t in _candidate_thresholds(confs)])
+    return t, {"turn_accuracy": round(accuracy(t), 4), "turns": len(a)}
+
+
+def _candidate_thresholds(confs: list[float]) -> list[float]:
+    return sorted({0.0, *[round(v, 6) for v in confs]})
+
+
+def _best_run_middle(scored: list[tuple[float, float | None]]) -> float | None:
+    """The middle of the first run of thresholds (ascending) with the best score (None: allowed); None when
+    none is allowed."""
+    best = max((s for _, s in scored if s is not None), default=None)
+    if best is None:
+        return None
     first = next(i for i, (_, s) in enumerate(scored) if s == best)
     last = first
     while last + 1 < len(scored) and scored[last + 1][1] == best:
         last += 1
-    t = round((scored[first][0] + scored[last][0]) / 2, 6)
-    return t, {"turn_accuracy": round(accuracy(t), 4), "turns": len(a)}
+    return round((scored[first][0] + scored[last][0]) / 2, 6)
 
 
 def dev_outcomes(index, model_path: Path, dev_items: list[EvalItem],
