@@ -1,7 +1,8 @@
 """Questions that train-split writers asked, as document expansion ("doc2query").
 
-Every single-turn question of the blind bank's train split is stored with its query embedding, its
-writer and its evidence (built by `assistant doc2query`, devtools/doc2query.py). An answer unit inherits
+Every single-turn question of the blind bank's train split, and the first turn of each of its
+conversations, is stored with its query embedding, its writer and its evidence (built by
+`assistant doc2query`, devtools/doc2query.py). An answer unit inherits
 the questions whose evidence it holds, so a new wording of an old question finds the unit even when it
 shares no word with it ("那家做锂电设备的佛山公司" asked before about the unit that names the company).
 What comes from it:

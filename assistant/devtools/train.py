@@ -8,9 +8,11 @@
 2. Fit: gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier; deterministic), stored
    as plain JSON nodes (answer/confidence.py evaluates them with numpy).
 3. Threshold: every dev question (single, English, 繁體, conversation turns: what the product is asked)
-   asked with the new model and no threshold; the threshold is the one that maximises accuracy +
-   refusal rate with the false-refusal rate at most `max_false_refusal`. The follow-up threshold, for a
-   question that follows an answer, is the one that maximises the turn accuracy of dev's follow-up turns
+   asked with the new model and no threshold. Each threshold is chosen on the questions it will decide:
+   the threshold, for a question that does not follow an answer (single, English, 繁體, a conversation's
+   first turn), maximises their accuracy + refusal rate with the false-refusal rate at most
+   `max_false_refusal` less `estimate_margin`. The follow-up threshold, for a question that follows an
+   answer, maximises the turn accuracy of dev's follow-up turns
    (right answers and refused unanswerables over all turns: what the conversation goal counts).
 The model file records its provenance (data files with sha256, command, date, metrics on dev).
 """
@@ -36,6 +38,11 @@ from .conversations import turn_items
 from .evalset import EvalItem, evidence_spans, load, read_jsonl
 
 MAX_FALSE_REFUSAL = 0.05
+# The false refusal a threshold would give is estimated from answers asked with no threshold (one pass over
+# dev, not one per threshold). That undercounts what `assistant eval` measures (for one, a two-part question
+# whose first part falls below the threshold is refused whole). Measured at threshold 0.39 on dev's single
+# questions: 0.030 estimated vs 0.041 evaluated; on train's: 0.053 vs 0.067. The cap leaves that much room.
+ESTIMATE_MARGIN = 0.015
 # Shallow trees, slow learning, large leaves (deterministic without early stopping). Compared by
 # leave-one-writer-out on train and checked on dev (acc + refusal at false refusal <= 0.05): depth 3 with
 # leaves of 200 candidates beat 50 and 100, depth 2, and the logistic model (train CV 1.40 vs 1.16).
@@ -222,6 +229,7 @@ def train(index, out: Path, log=print) -> confidence.ConfidenceModel:
                   "dev_files": _digest([p for k in kinds for p in files("dev", k)]),
                   "candidates": int(len(y)), "positives": int(y.sum()), "trees": TREES,
                   "monotonic": {n: m for n, m in zip(FEATURES, monotonic()) if m}, "max_false_refusal": MAX_FALSE_REFUSAL,
+                  "estimate_margin": ESTIMATE_MARGIN,
                   "features": len(FEATURES),
                   "date": time.strftime("%Y-%m-%d")}
     model = fit(x, y, provenance)
@@ -229,8 +237,12 @@ def train(index, out: Path, log=print) -> confidence.ConfidenceModel:
     out.write_text(json.dumps(model.to_json(), ensure_ascii=False, indent=1) + "\n", "utf-8")
     confidence.load.cache_clear()
     confs, answerable, correct = dev_outcomes(index, out, dev_items, dev_threads)
-    t, dev_metrics = choose_threshold(confs, answerable, correct)
+    # Each threshold is chosen on the questions it will decide: a follow-up has its own, so the follow-ups
+    # (false refusal 0.12 at the pooled threshold) do not hold down the one every other question gets.
     follow = [i for i, it in enumerate(dev_items) if it.id in dev_threads]
+    alone = [i for i, it in enumerate(dev_items) if it.id not in dev_threads]
+    t, dev_metrics = choose_threshold([confs[i] for i in alone], [answerable[i] for i in alone],
+                                      [correct[i] for i in alone], MAX_FALSE_REFUSAL - ESTIMATE_MARGIN)
     tf, follow_metrics = choose_turn_threshold([confs[i] for i in follow], [answerable[i] for i in follow],
                                                [correct[i] for i in follow])
     model = replace(model, threshold=t, follow_up_threshold=tf,
