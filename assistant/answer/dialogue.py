@@ -96,8 +96,7 @@ class Understood:
 
     @property
     def previous_quotes(self) -> tuple[str, ...]:
-        """What the previous answer quoted, when this follow-up asks it again of another place or time."""
-        return self.thread.quotes if self.thread.parallel else ()
+        return self.thread.parallel_quotes
 
     @property
     def rewritten(self) -> bool:

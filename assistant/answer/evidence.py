@@ -77,8 +77,7 @@ class Context:
 
     @property
     def previous(self) -> tuple[str, ...]:
-        """What the previous answer quoted, when this question asks it again of another place or year."""
-        return self.thread.quotes if self.thread.parallel else ()
+        return self.thread.parallel_quotes
 
     @cached_property
     def thread_sections(self) -> frozenset[str]:

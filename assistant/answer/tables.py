@@ -103,15 +103,15 @@ def _names_key(key: str, question: str, f: Frame) -> bool:
     return key in question or any(p.name == key for p in f.companies)
 
 
-def keyed_rows(index: Index) -> dict[str, dict[str, Unit]]:
-    """Per table caption, its rows by their first cell, built once per index."""
-    def build() -> dict[str, dict[str, Unit]]:
-        out: dict[str, dict[str, Unit]] = {}
+def keyed_rows(index: Index) -> list[tuple[frozenset[str], dict[str, Unit]]]:
+    """Per table: the words of its columns after the first, and its rows by their first cell (once per index)."""
+    def build() -> list[tuple[frozenset[str], dict[str, Unit]]]:
+        rows: dict[str, dict[str, Unit]] = {}
         for u in index.units:
             key = u.spans[0].text.split("\t")[0].strip() if u.kind == "table" else ""
             if key:
-                out.setdefault(caption(u), {}).setdefault(key, u)
-        return out
+                rows.setdefault(caption(u), {}).setdefault(key, u)
+        return [(frozenset(w for c in columns(table)[1:] for w in _words(c)), by_key) for table, by_key in rows.items()]
     return index.extra("table_keyed_rows", build)
 
 
@@ -119,6 +119,6 @@ def from_row(question: str, f: Frame, index: Index, filters: Filters) -> list[Un
     """The one row whose key the question names, of the one table whose other column it asks for
     (None: no such row, or several)."""
     words = _words(question)
-    found = [u for table, rows in keyed_rows(index).items() if any(_words(c) & words for c in columns(table)[1:])
+    found = [u for column_words, rows in keyed_rows(index) if column_words & words
              for key, u in rows.items() if _names_key(key, question, f) and filters.allows(index.chunks[u.chunk])]
     return found if len(found) == 1 else None

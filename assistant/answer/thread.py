@@ -14,5 +14,10 @@ class Thread:
     quotes: tuple[str, ...] = ()
     parallel: bool = False
 
+    @property
+    def parallel_quotes(self) -> tuple[str, ...]:
+        """What the previous answer quoted, when the follow-up asks it again of another place or time."""
+        return self.quotes if self.parallel else ()
+
 
 NO_THREAD = Thread()
