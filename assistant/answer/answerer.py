@@ -188,7 +188,7 @@ def answer_one(question: str, index: Index, filters: Filters, timings: dict,
     f, ranked, hits = rank(question, index, filters, timings, thread)
     t1 = time.perf_counter()
     model = confidence.load(index.cfg.confidence_model)
-    s = settings(index.cfg, model, follow_up=bool(thread.quotes))
+    s = settings(index.cfg, model, follow_up=thread.follow_up)
     why = declined(question, f, index)
     if why:
         return [], hits, Decision(question, why, threshold=s.threshold)

@@ -109,7 +109,8 @@ def understand(question: str, history, companies: list[str], outline=None) -> Un
     resolved, rule, _ = resolve(zh, state, companies, outline)
     if rule not in ("first", "standalone", "time", "ordinal"):  # "现在" asks nothing the handbook dates
         resolved = rules().rewrite_filler.sub("", resolved) or resolved
-    thread = Thread(quoted_sentences(state[-1].answer), rule in PARALLEL_RULES) if state else NO_THREAD
+    thread = (Thread(quoted_sentences(state[-1].answer), rule in PARALLEL_RULES,
+                     rule == "standalone" and bool(mentions(zh, ENTITY_KINDS, companies))) if state else NO_THREAD)
     return Understood(question, lang, resolved, rule, entries, swapped_in(zh, resolved, rule, state, companies),
                       state[-1].resolved if state else None, thread)
 

@@ -33,7 +33,7 @@ BATCH = re.compile(r"第([一二三四五六七八九十])批")
 DOCUMENT_WORDS = r"(计划|方案|办法|行动|细则|意见|通知|规划)$"
 DOCUMENT = re.compile(r"《[^《》]{2,40}》")
 PATTERN_FIELDS = ("elliptical_how", "preamble", "interjection", "item_keyword", "item_filler", "compute", "compared", "relative_past", "present_time", "time_only", "scope", "rewrite_filler", "ranks", "subset", "compared_with", "enumerate", "same_question", "own_topic",
-                  "comparative", "company_ordinal")
+                  "comparative", "company_ordinal", "described_reference", "subject_opener")
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,8 @@ class Rules:
     own_topic: re.Pattern  # words of a question about the handbook itself or a concept
     comparative: re.Pattern  # "比广州多多少？"
     company_ordinal: re.Pattern  # "最后那家", "第二家公司": a company of the previous answer by its place in it
+    described_reference: re.Pattern  # "做熔断器那家": a demonstrative with a description of its own
+    subject_opener: re.Pattern  # "那深圳呢 深圳奖多少": a subject said first, then the question about it
 
 
 @lru_cache(maxsize=1)

@@ -43,6 +43,15 @@ def resolve(question: str, state: list[Turn], companies: list[str] = (), outline
     if pre and not r.question_word.search(pre.group("pre")):  # "差距这么明显，那…": the question is what follows
         resolved, rule, source = resolve(pre.group("rest"), state, companies, outline)
         return resolved, "preamble" if rule == "standalone" else rule, source
+    opener = r.subject_opener.match(question)
+    named = mentions(opener.group("subject"), ENTITY_KINDS, companies) if opener else {}
+    # (with a pronoun after it, "粤科集团呢？它直投的…", the pronoun rule joins the two)
+    if named and not find_pronoun(opener.group("rest")):
+        subject, rest = opener.group("subject"), opener.group("rest")
+        # the question after it names the subject again ("那深圳呢 深圳奖多少") or is about it ("…呢，大概几家？")
+        said = subject in rest or any(n in rest for ns in named.values() for n in ns)
+        resolved, rule, source = resolve(rest if said else subject + rest, state, companies, outline)
+        return resolved, "preamble" if rule == "standalone" else rule, source
     for step in (_by_item, _by_company_ordinal, _by_pronoun, _by_ellipsis, _by_computation, _by_comparison, _by_aspect,
                  _by_subset, _by_inheritance):
         out = step(question, state, companies, outline)
@@ -85,6 +94,8 @@ def _by_pronoun(question: str, state: list[Turn], companies, outline) -> tuple[s
     pronoun = find_pronoun(question)
     if not pronoun or pronoun[1] in subjects_named(question, companies):
         return None  # "佛山那边…" names its place: "那边" is no reference
+    if _described(question, pronoun[0]):
+        return None  # "做熔断器那家…": the description says which one, retrieval finds it
     if pronoun[1] == "figure":  # "这个数据是哪年的？": the previous question, and this of its figure
         noun = re.sub(r"^(?:这个|这一|这组|该)", "", pronoun[0])  # "这个比例是多少" asks the 比例
         rest = question.replace(pronoun[0], noun if noun != "数" else "", 1).lstrip("的，, ")
@@ -118,11 +129,21 @@ def _named_before(question: str, pronoun: tuple[str, str], companies) -> str | N
     return next((n for k in REFERENT_KINDS[pronoun[1]] if k != "place" for n in named.get(k, [])), None)
 
 
+def _described(question: str, pronoun: str) -> bool:
+    """The pronoun is part of a demonstrative that carries its own description ("做熔断器那家", "那家做锂电的")."""
+    at = question.find(pronoun)
+    return any(m.start() <= at < m.end() for m in rules().described_reference.finditer(question))
+
+
 def _second_pronoun(question: str, after: int, first_kind: str, state: list[Turn]) -> str:
-    """A second reference of another kind after the first ("他觉得西方在这点上…": 他 and 这点)."""
+    """A second reference of another kind after the first ("他觉得西方在这点上…": 他 and 这点). It never means
+    what the first one did ("他们跟那家车企…": 那家 is not 他们 again)."""
+    first = question[:after]
     while (pronoun := find_pronoun(question[after:])) is not None:
         at = question.find(pronoun[0], after)
         referent = None if pronoun[1] in (first_kind, "figure") else find_referent(pronoun[1], state, pronoun[0])
+        if referent and referent in first:
+            referent = None
         if referent:
             return question[:at] + referent + question[at + len(pronoun[0]):]
         after = at + len(pronoun[0])  # "那边" with nothing to mean: the next one
@@ -473,7 +494,10 @@ def resolve_elliptical(new: str, prev: Turn, companies: list[str]) -> tuple[str,
     if when and len(new) <= len(when.group()) + 1:  # "那2022年呢？", "第四批呢？": another time
         return swap_time(prev.resolved, when.group()), "time", None
     got = subjects_named(new, companies)
-    entity = next((k for k in ENTITY_KINDS if k in got), None)
+    # the kind the previous question named first: "那珠海金智维呢？" after a question about 速腾聚创 swaps the
+    # company (珠海 only says where 金智维 is)
+    entity = next((k for k in ENTITY_KINDS if k in got and prev.about.get(k)), None) \
+        or next((k for k in ENTITY_KINDS if k in got), None)
     if entity and "measure" in got and got[entity] != prev.about.get(entity):
         # "那东莞的融资呢？": a new subject and a new measure; "那东莞的单项冠军有几家呢？" asks its own way
         return (f"{new}？" if r.question_word.search(new) else f"{new}是多少？"), "swap", None

@@ -185,3 +185,12 @@ def test_a_follow_up_is_held_to_the_follow_up_threshold(index):
     check_cited(second, index)
     assert second.decisions[0].threshold == model.follow_up_threshold and first.decisions[0].threshold == model.threshold
     assert "迁入" in second.answer and "100万元" in second.answer
+
+
+def test_a_follow_up_that_names_its_own_subject_is_held_to_the_single_threshold(index):
+    """"江门对新认定的小巨人奖多少？" after a question about 广州 takes nothing from it: it is decided as a question
+    asked alone, and refused (the handbook gives 广州's award, not 江门's)."""
+    model = confidence.load(index.cfg.confidence_model)
+    first, second = converse(["广州对新认定的国家级小巨人奖多少钱？", "江门对新认定的小巨人奖多少？"], index)
+    assert second.decisions[0].threshold == model.threshold
+    assert second.refused

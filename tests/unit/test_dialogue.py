@@ -188,3 +188,15 @@ def test_the_asking_part_leaves_out_the_askers_context(question, asked):
     from assistant.answer.resolution import asking_part
 
     assert asking_part(question) == asked
+
+
+def test_a_follow_up_that_names_its_own_subject_is_decided_as_a_question_asked_alone(companies):
+    history = conversation(["佛山的小巨人平均有多少专利？"], ["佛山专精特新“小巨人”平均专利拥有量为160项。[1]"])
+    for question in ("那东莞小巨人的发明专利占比是多少？", "江门对新认定的小巨人奖多少？"):
+        alone = understand(question, history, companies)
+        assert (alone.rule, alone.thread.self_contained, alone.thread.follow_up) == ("standalone", True, False)
+    leaning = understand("那比例呢？", history, companies)
+    assert (leaning.thread.self_contained, leaning.thread.follow_up) == (False, True)
+    # a question that names nothing leans on the conversation even when no rule rewrote it
+    bare = understand("手册里还提了哪些难处？", history, companies)
+    assert (bare.rule, bare.thread.self_contained, bare.thread.follow_up) == ("standalone", False, True)
