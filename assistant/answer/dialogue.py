@@ -95,10 +95,6 @@ class Understood:
     thread: Thread = NO_THREAD  # the previous answer's quotes; parallel for a follow-up in PARALLEL_RULES
 
     @property
-    def previous_quotes(self) -> tuple[str, ...]:
-        return self.thread.parallel_quotes
-
-    @property
     def rewritten(self) -> bool:
         return self.language == "en" or self.rule not in ("first", "standalone")
 

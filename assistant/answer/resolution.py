@@ -38,19 +38,9 @@ def resolve(question: str, state: list[Turn], companies: list[str] = (), outline
     answer a "第二条" refers to was not itself enumerated."""
     if not state:
         return question, "first", None
-    r = rules()
-    pre = r.preamble.match(question) or r.interjection.match(question)
-    if pre and not r.question_word.search(pre.group("pre")):  # "差距这么明显，那…": the question is what follows
-        resolved, rule, source = resolve(pre.group("rest"), state, companies, outline)
-        return resolved, "preamble" if rule == "standalone" else rule, source
-    opener = r.subject_opener.match(question)
-    named = mentions(opener.group("subject"), ENTITY_KINDS, companies) if opener else {}
-    # (with a pronoun after it, "粤科集团呢？它直投的…", the pronoun rule joins the two)
-    if named and not find_pronoun(opener.group("rest")):
-        subject, rest = opener.group("subject"), opener.group("rest")
-        # the question after it names the subject again ("那深圳呢 深圳奖多少") or is about it ("…呢，大概几家？")
-        said = subject in rest or any(n in rest for ns in named.values() for n in ns)
-        resolved, rule, source = resolve(rest if said else subject + rest, state, companies, outline)
+    rest = _question_after_opening(question, companies)
+    if rest is not None:
+        resolved, rule, source = resolve(rest, state, companies, outline)
         return resolved, "preamble" if rule == "standalone" else rule, source
     for step in (_by_item, _by_company_ordinal, _by_pronoun, _by_ellipsis, _by_computation, _by_comparison, _by_aspect,
                  _by_subset, _by_inheritance):
@@ -58,6 +48,23 @@ def resolve(question: str, state: list[Turn], companies: list[str] = (), outline
         if out:
             return out
     return question, "standalone", None
+
+
+def _question_after_opening(question: str, companies) -> str | None:
+    """The question after an opening that asks nothing itself, or None: a remark ("差距这么明显，那…"), an
+    acknowledgement ("嗯，…"), or a subject said first ("那深圳呢 深圳奖多少"; "那我们江门呢，大概几家？" is about 江门)."""
+    r = rules()
+    pre = r.preamble.match(question) or r.interjection.match(question)
+    if pre and not r.question_word.search(pre.group("pre")):
+        return pre.group("rest")
+    opener = r.subject_opener.match(question)
+    named = mentions(opener.group("subject"), ENTITY_KINDS, companies) if opener else {}
+    # (with a pronoun after it, "粤科集团呢？它直投的…", the pronoun rule joins the two)
+    if not named or find_pronoun(opener.group("rest")):
+        return None
+    subject, rest = opener.group("subject"), opener.group("rest")
+    said = subject in rest or any(n in rest for ns in named.values() for n in ns)
+    return rest if said else subject + rest
 
 
 def _by_item(question: str, state: list[Turn], companies, outline) -> tuple[str, str, int] | None:
@@ -131,8 +138,7 @@ def _named_before(question: str, pronoun: tuple[str, str], companies) -> str | N
 
 def _described(question: str, pronoun: str) -> bool:
     """The pronoun is part of a demonstrative that carries its own description ("做熔断器那家", "那家做锂电的")."""
-    at = question.find(pronoun)
-    return any(m.start() <= at < m.end() for m in rules().described_reference.finditer(question))
+    return any(pronoun in m.group() for m in rules().described_reference.finditer(question))
 
 
 def _second_pronoun(question: str, after: int, first_kind: str, state: list[Turn]) -> str:

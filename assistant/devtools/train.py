@@ -14,8 +14,8 @@
    first turn, a follow-up that takes nothing from the conversation and names its own subject), maximises their
    accuracy + refusal rate with the false-refusal rate at most `max_false_refusal` less `estimate_margin`.
    The follow-up threshold, for a question that leans on the answer before it, maximises the turn accuracy
-   of dev's follow-up turns
-   (right answers and refused unanswerables over all turns: what the conversation goal counts).
+   of dev's follow-up turns (right answers and refused unanswerables over all turns: what the conversation
+   goal counts).
 The model file records its provenance (data files with sha256, command, date, metrics on dev).
 """
 
@@ -249,8 +249,9 @@ def train(index, out: Path, log=print) -> confidence.ConfidenceModel:
     confs, answerable, correct = dev_outcomes(index, out, dev_items, dev_threads)
     # Each threshold is chosen on the questions it will decide: a follow-up has its own, so the follow-ups
     # (false refusal 0.12 at the pooled threshold) do not hold down the one every other question gets.
-    follow = [i for i, it in enumerate(dev_items) if it.id in dev_threads and dev_threads[it.id].follow_up]
-    alone = sorted(set(range(len(dev_items))) - set(follow))
+    leans = [it.id in dev_threads and dev_threads[it.id].follow_up for it in dev_items]
+    follow = [i for i, lean in enumerate(leans) if lean]
+    alone = [i for i, lean in enumerate(leans) if not lean]
     t, dev_metrics = choose_threshold([confs[i] for i in alone], [answerable[i] for i in alone],
                                       [correct[i] for i in alone], MAX_FALSE_REFUSAL - ESTIMATE_MARGIN)
     tf, follow_metrics = choose_turn_threshold([confs[i] for i in follow], [answerable[i] for i in follow],

@@ -136,12 +136,12 @@ def test_a_swap_follow_up_carries_the_previous_answers_quotes_to_the_answerer(in
     history = [{"role": "user", "content": "广州有多少家小巨人拿到了融资？"}, {"role": "assistant", "content": first.answer}]
     turn, standalone = assistant.understood("那东莞呢？", history, index)
     assert turn.rule == "swap" and standalone.startswith("东莞")
-    assert turn.previous_quotes and all(q in history[-1]["content"] for q in turn.previous_quotes)
+    assert turn.thread.parallel_quotes and all(q in history[-1]["content"] for q in turn.thread.parallel_quotes)
     a = assistant.ask("那东莞呢？", history, index=index)
     check_cited(a, index)
     assert "15家" in a.answer
     # a pronoun follow-up asks something else of the same subject: no shape to copy
-    assert assistant.understood("它们都拿了什么类型的融资？", history, index)[0].previous_quotes == ()
+    assert assistant.understood("它们都拿了什么类型的融资？", history, index)[0].thread.parallel_quotes == ()
 
 
 def test_a_follow_up_no_rule_resolves_is_asked_again_after_the_previous_question(index):
