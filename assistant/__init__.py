@@ -23,6 +23,10 @@ import threading
 SPIN_SET_BY_USER = "GOMP_SPINCOUNT" in os.environ
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+# numpy's OpenBLAS threads spin after a product big enough to run in parallel: once the stored questions'
+# matrix (doc2query, 1,273 x 384) crossed that size, the next question's embedding competed with them and
+# took 86 ms instead of 15 (bench `embed` p50, 2 cores). The query path's products are small; one thread does them.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import importlib
 from typing import TYPE_CHECKING
