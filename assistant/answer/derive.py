@@ -27,6 +27,8 @@ from .frame import BOARDS, DISTRICT, GENERIC_NAMES, MEASURE_WORD, PLACES, QUALIF
 from .rules import RULES
 
 PERCENT_MEASURE = RULES.patterns["percent_measure"].pattern
+COUNT_MEASURE = RULES.patterns["count_measure"].pattern
+COUNTED = "#"  # the asked unit of a count question that names none: any unit but a percentage or money
 TARGET = RULES.patterns["target"].pattern
 NEUTRAL = RULES.patterns["neutral_word"].pattern
 WH_WORD = RULES.patterns["wh_word"].pattern
@@ -224,9 +226,20 @@ def _single(figs: list[Figure], words: list[str], head: str | None = None) -> Fi
 
 
 def _asked_unit(question: str) -> str | None:
-    """The unit the compared figures carry: "多少家" -> 家 ("几倍" asks a ratio of figures in any unit)."""
+    """The unit the compared figures carry: "多少家" -> 家, a share -> %, "数量" -> a count (COUNTED);
+    None for any ("几倍" asks a ratio of figures in any unit)."""
     mw = next((m for m in MEASURE_WORD.finditer(question) if m.group(1) != "倍"), None)
-    return mw.group(1) if mw else "%" if PERCENT_MEASURE.search(question) else None
+    if mw:
+        return mw.group(1)
+    if PERCENT_MEASURE.search(question):
+        return "%"
+    return COUNTED if COUNT_MEASURE.search(question) else None
+
+
+def _in_unit(f: Figure, unit: str | None) -> bool:
+    if unit == COUNTED:
+        return f.unit != "%" and not f.unit.endswith("元")
+    return unit is None or f.unit.endswith(unit)
 
 
 def _focus(words: list[str]) -> list[str]:
@@ -237,7 +250,7 @@ def _focus(words: list[str]) -> list[str]:
 
 
 def _candidates(unit: str | None, asked: str, figs: list[Figure]) -> list[Figure]:
-    return [f for f in figs if (unit is None or f.unit.endswith(unit)) and _measure_fits(f, asked)]
+    return [f for f in figs if _in_unit(f, unit) and _measure_fits(f, asked)]
 
 
 def _head(op: Operation, names: Sequence[str]) -> str | None:

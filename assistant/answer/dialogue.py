@@ -17,6 +17,7 @@ from ..config import REFUSAL
 from .dialogue_state import (BATCH, ENTITY_KINDS, ENUMERATED, MARKER, META_LINE, YEAR, Turn, cn_number, answer_items,
                              make_turn, mentions, organisations, place_level, rules, with_answer)
 from .language import english_follow_up, english_query, to_simplified
+from .lexicon import forms_of
 from .resolution import find_pronoun, resolve, short_item
 from .thread import NO_THREAD, Thread
 
@@ -206,10 +207,12 @@ def core_name(name: str) -> str:
 
 
 def about(answer, names: list[str]) -> bool:
-    """The answer is about one of the names: its text names it, or it is the place of its first quote's section
-    (a sentence inherits its section's scope: "紧随其后分别是半导体与集成电路…" under 东莞篇 is about 东莞)."""
+    """The answer is about one of the names: its text names it or another form of it ("全省" is 广东), or it is the
+    place of its first quote's section (a sentence inherits its section's scope: "紧随其后分别是半导体与集成电路…"
+    under 东莞篇 is about 东莞)."""
     section = answer.citations[0].section if answer.citations else ""
-    return any(core_name(n) in answer.answer or n in section_places(section, place_level(n)) for n in names)
+    return any(any(core_name(f) in answer.answer for f in forms_of(n)) or n in section_places(section, place_level(n))
+               for n in names)
 
 
 def section_places(section: str, level: int) -> list[str]:

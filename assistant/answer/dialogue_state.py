@@ -25,15 +25,16 @@ META_LINE = re.compile(r"^（(理解为|手册中没有找到)")
 ORG_PREFIX = re.compile(r"^.*(?:[的了在是于和与及、]|担任|加入|服务|包括|例如|比如|成立|投资|旗下|作为|以及)")
 # a district's name: two characters before 区/镇/县, neither a function word ("集中的区", "这个区" are none)
 DISTRICT = re.compile(r"(?<![的个些])[^\W\d_的个些各每全该本哪什几两这那][^\W\d_的个些各每全该本市城地园片辖社](?:区|镇|县)(?!域)")
+# a point's marker; the last two are points in prose ("首先，…其次，…", "…包括两类：一类是…另一类是…")
 ENUMERATED = re.compile(r"^\s*(?:（[一二三四五六七八九十]+）|[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，、,]|\d+[.、]|[一二三四五六七八九十]+、"
-                        r"|(?:首先|其次|再次|再者|最后)[，,])")  # "首先，…其次，…": points in prose
+                        r"|(?:首先|其次|再次|再者|最后)[，,]|(?:[^。：:]*[：:])?(?:另)?一(?:类|种|方面)是)")
 CN_ORDINALS = "一二三四五六七八九十"
 YEAR = re.compile(r"((?:19|20)\d{2})年")
 BATCH = re.compile(r"第([一二三四五六七八九十])批")
 DOCUMENT_WORDS = r"(计划|方案|办法|行动|细则|意见|通知|规划)$"
 DOCUMENT = re.compile(r"《[^《》]{2,40}》")
 PATTERN_FIELDS = ("elliptical_how", "preamble", "interjection", "item_keyword", "item_filler", "compute", "compared", "relative_past", "present_time", "time_only", "scope", "rewrite_filler", "ranks", "subset", "compared_with", "enumerate", "same_question", "own_topic",
-                  "comparative", "company_ordinal", "described_reference", "subject_opener")
+                  "comparative", "company_ordinal", "described_reference", "subject_opener", "bare_ask", "asked_name", "document_verb")
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,9 @@ class Rules:
     company_ordinal: re.Pattern  # "最后那家", "第二家公司": a company of the previous answer by its place in it
     described_reference: re.Pattern  # "做熔断器那家": a demonstrative with a description of its own
     subject_opener: re.Pattern  # "那深圳呢 深圳奖多少": a subject said first, then the question about it
+    bare_ask: re.Pattern  # "给多少": what follows such a subject only asks again
+    asked_name: re.Pattern  # "那家公司叫啥": the demonstrative is what is asked
+    document_verb: re.Pattern  # "它是哪年出台的": 它 is a document
 
 
 @lru_cache(maxsize=1)

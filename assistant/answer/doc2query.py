@@ -131,16 +131,22 @@ class Prior:
     answerable: np.ndarray
     questions: tuple[str, ...] = ()
     elsewhere: np.ndarray | None = None  # per stored question: it names places, none of them this one's
+    unplaced: np.ndarray | None = None  # per stored question: it names no place (set when this one names some)
 
     def wordings(self, uid: int) -> str:
         """The (lower-cased) earlier questions about this unit that this question may use."""
         qs = self.by_unit[uid] if uid < len(self.by_unit) else ()
         return " ".join(self.questions[q].lower() for q in qs if self.sims[q] > -1.0)
 
-    def asked_before(self, uid: int) -> float:
+    def asked_before(self, uid: int, of_its_place: bool = True) -> float:
+        """The closest stored question this unit answers. of_its_place False: the unit does not name the place this
+        question asks about, so only stored questions naming that place count ("广州小巨人集中在哪些赛道" is not
+        asked before of the province's sentence because someone asked "小巨人集中在哪些赛道" of it)."""
         qs = self.by_unit[uid] if uid < len(self.by_unit) else ()
         if len(qs) and self.elsewhere is not None:
             qs = qs[~self.elsewhere[qs]]
+        if len(qs) and not of_its_place and self.unplaced is not None:
+            qs = qs[~self.unplaced[qs]]
         return max(0.0, float(self.sims[qs].max())) if len(qs) else 0.0
 
     def closest(self, answerable: bool) -> float:
@@ -161,8 +167,9 @@ def prior(index, qvec: np.ndarray, places: frozenset[str] = frozenset(),
     excluded = _EXCLUDED.get()
     if excluded:
         sims[np.array([w in excluded for w in store.writers])] = -1.0
-    elsewhere = None
+    elsewhere = unplaced = None
     if places and places_of is not None:
         stored = index.extra(f"doc2query_places:{index.cfg.doc2query}", lambda: [places_of(q) for q in store.questions])
         elsewhere = np.array([bool(p) and not (p & places) for p in stored], dtype=bool)
-    return Prior(np.clip(sims, -1.0, 1.0), by_unit, store.answerable, store.questions, elsewhere)
+        unplaced = np.array([not p for p in stored], dtype=bool)
+    return Prior(np.clip(sims, -1.0, 1.0), by_unit, store.answerable, store.questions, elsewhere, unplaced)

@@ -25,7 +25,7 @@ from ..retrieval import Filters, Hit
 from ..text import bare_text
 from . import doc2query
 from .anaphora import referent_name
-from .dialogue_state import DISTRICT, is_district, rules as dialogue_rules
+from .dialogue_state import DISTRICT, is_district, place_level, rules as dialogue_rules
 from .lexicon import alternatives
 from .rules import RULES
 from .thread import NO_THREAD, Thread
@@ -329,6 +329,13 @@ def focus_places(question: str, places: list[str]) -> list[str]:
     return [p for p in places if any(p in cl for cl in scoping)]
 
 
+def finest(places: list[str]) -> frozenset[str]:
+    """The places of the finest level named: "广州白云区…" is about 白云区, so an earlier question about 广州 (or
+    its 黄埔区) was not asked about the same place."""
+    level = max((place_level(p) for p in places), default=0)
+    return frozenset(p for p in places if place_level(p) == level)
+
+
 def gate_focus_places(u: Unit, c: Context) -> float:
     """The places the question is about must be the sentence's (a place in the asker's own context need not)."""
     return float(all(names_place(u, p) for p in c.focus_places))
@@ -446,6 +453,12 @@ def quoted_terms(u: Unit, c: Context) -> float:
     return sum(t in text for t in c.quoted) / len(c.quoted)
 
 
+def asked_before(u: Unit, c: Context) -> float:
+    """How close an earlier writer's question about this unit is; one that named no place counts only when the
+    unit names the place this question asks about."""
+    return c.prior.asked_before(u.id, bool(gate_focus_places(u, c))) if c.prior else 0.0
+
+
 def _how(c: Context) -> bool:
     return c.frame.answer_type == "how"
 
@@ -480,8 +493,8 @@ SCORES: dict[str, Callable[[Unit, Context], float]] = {
     "thread_section": lambda u, c: float(u.section in c.thread_sections),
     "parallel_previous": parallel_previous,
     "parallel_gap": lambda u, c: parallel_previous(u, c) - c.best_parallel,
-    "asked_before": lambda u, c: c.prior.asked_before(u.id) if c.prior else 0.0,
-    "asked_before_gap": lambda u, c: (c.prior.asked_before(u.id) - c.best_asked) if c.prior else 0.0,
+    "asked_before": lambda u, c: asked_before(u, c),
+    "asked_before_gap": lambda u, c: asked_before(u, c) - c.best_asked,
 }
 
 
@@ -542,11 +555,12 @@ def candidates(f: Frame, qvec: np.ndarray, hits: list[Hit], index: Index, extra_
     ids, rank, dense = candidate_ids(qvec, hits, index, extra_units, filters, unit_candidates)
     if not ids:
         return []
-    prior = doc2query.prior(index, qvec, frozenset(focus_places(f.question, f.places)),
+    prior = doc2query.prior(index, qvec, finest(focus_places(f.question, f.places)),
                             lambda q: frozenset(focus_places(q, question_places(q, index)[2])))
     ctx = Context(f, index, dense, rank, float(max(dense[i] for i in ids)), idf_table(index),
                   focus_terms(f.question, f.content), slot_terms(f.question, f.content),
-                  alternatives(f.question, f.content), prior, max(prior.asked_before(i) for i in ids), thread)
+                  alternatives(f.question, f.content), prior, 0.0, thread)
+    ctx.best_asked = max(asked_before(index.units[uid], ctx) for uid in ids)
     if ctx.previous:
         ctx.best_parallel = max(parallel_previous(index.units[uid], ctx) for uid in ids)
     q_feats = question_features(f, index, prior)

@@ -121,3 +121,9 @@ def alternatives(question: str, terms: list[str]) -> dict[str, tuple[str, ...]]:
             elif used in t:
                 out.setdefault(t, []).extend(t.replace(used, o) for o in others)
     return {t: tuple(dict.fromkeys(v)) for t, v in out.items()}
+
+
+def forms_of(name: str) -> tuple[str, ...]:
+    """Every form of the entries the name is a form of ("全省" -> 广东, 广东省, 全省); the name alone if none."""
+    found = [f for e in load() if normal(name) in map(normal, e.forms) for f in e.forms]
+    return tuple(dict.fromkeys([name, *found]))

@@ -38,7 +38,7 @@ def resolve(question: str, state: list[Turn], companies: list[str] = (), outline
     answer a "第二条" refers to was not itself enumerated."""
     if not state:
         return question, "first", None
-    rest = _question_after_opening(question, companies)
+    rest = _question_after_opening(question, companies, state[-1])
     if rest is not None:
         resolved, rule, source = resolve(rest, state, companies, outline)
         return resolved, "preamble" if rule == "standalone" else rule, source
@@ -50,7 +50,7 @@ def resolve(question: str, state: list[Turn], companies: list[str] = (), outline
     return question, "standalone", None
 
 
-def _question_after_opening(question: str, companies) -> str | None:
+def _question_after_opening(question: str, companies, prev: Turn) -> str | None:
     """The question after an opening that asks nothing itself, or None: a remark ("差距这么明显，那…"), an
     acknowledgement ("嗯，…"), or a subject said first ("那深圳呢 深圳奖多少"; "那我们江门呢，大概几家？" is about 江门)."""
     r = rules()
@@ -63,7 +63,12 @@ def _question_after_opening(question: str, companies) -> str | None:
     if not named or find_pronoun(opener.group("rest")):
         return None
     subject, rest = opener.group("subject"), opener.group("rest")
-    said = subject in rest or any(n in rest for ns in named.values() for n in ns)
+    names = [subject] + [n for ns in named.values() for n in ns]
+    if r.bare_ask.match(re.sub("|".join(map(re.escape, names)) + r"|[，,？?。！!\s]", "", rest)) \
+            and r.question_word.search(prev.resolved) and answer_type(subject + rest) in (answer_type(prev.resolved), "number"):
+        # "那深圳呢？给多少？" asks the previous question of 深圳; "那湛江呢？有几家？" after a share asks its own
+        return f"{subject}呢？"
+    said = any(n in rest for n in names)
     return rest if said else subject + rest
 
 
@@ -99,8 +104,11 @@ def _by_company_ordinal(question: str, state: list[Turn], companies, outline) ->
 
 def _by_pronoun(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
     pronoun = find_pronoun(question)
-    if not pronoun or pronoun[1] in subjects_named(question, companies):
-        return None  # "佛山那边…" names its place: "那边" is no reference
+    # "佛山那边…", "这里面深圳占多少" name their place: "那边", "这里" is no reference; a company named after
+    # the pronoun is another one ("它跟华为是什么关系？")
+    if not pronoun or pronoun[1] in subjects_named(
+            question if pronoun[1] == "place" else question[:question.find(pronoun[0])], companies):
+        return None
     if _described(question, pronoun[0]):
         return None  # "做熔断器那家…": the description says which one, retrieval finds it
     if pronoun[1] == "figure":  # "这个数据是哪年的？": the previous question, and this of its figure
@@ -112,7 +120,9 @@ def _by_pronoun(question: str, state: list[Turn], companies, outline) -> tuple[s
         resolved = question.replace(pronoun[0], own, 1)
         opener = re.match(r"(?:那么|那)?" + re.escape(own) + r"呢[，,？?\s]*", resolved)
         return (resolved[opener.end():] if opener else resolved), "pronoun", None
-    referent = find_referent(pronoun[1], state, pronoun[0])
+    after = re.split(r"[，,。？?！!]", question[question.find(pronoun[0]) + len(pronoun[0]):])[0]
+    document = find_referent("document", state) if pronoun[1] == "company" and rules().document_verb.search(after) else None
+    referent = document or find_referent(pronoun[1], state, pronoun[0])
     if referent:
         resolved = question.replace(pronoun[0], referent, 1)
         if pronoun[1] == "pair" or rules().ranks.search(question):
@@ -284,6 +294,8 @@ def find_pronoun(question: str) -> tuple[str, str] | None:
     for kind, words in r.pronouns.items():
         for w in sorted(words, key=len, reverse=True):
             i = masked.find(w)
+            while i >= 0 and r.asked_name.match(masked[i + len(w):]):
+                i = masked.find(w, i + len(w))  # "那家公司叫啥" asks the name: no reference
             if i >= 0 and (best is None or i < best[0] or (i == best[0] and len(w) > len(best[1]))):
                 best = (i, w, kind)
     return (best[1], best[2]) if best else None
@@ -461,6 +473,7 @@ def resolve_ordinal(question: str, state: list[Turn], outline=None) -> tuple[str
 FIRST_PERSON = RULES.patterns["first_person"].pattern
 ASKS = RULES.patterns["wh_word"].pattern
 CLAUSE_END = re.compile(r"[，,。？?！!；;\s]+")
+SENTENCE_END = re.compile(r"[。？?！!；;]+")
 
 
 def asking_part(question: str) -> str:
@@ -523,6 +536,14 @@ def swap_entity(prev: Turn, kind: str, new: list[str], companies: list[str]) -> 
     r = rules()
     q = prev.resolved
     old = prev.about.get(kind, [])
+    levels = {place_level(n) for n in new}
+    same = [o for o in old if place_level(o) in levels]  # a city replaces a city ("南山" is not what 佛山 varies)
+    at = next((a for a in _asking_starts(q) if any(o in q[a:] for o in same)), 0)
+    others = "".join(c for c in CLAUSE_END.split(q[:at]) if not FIRST_PERSON.search(c))
+    if at and not any(o in others for o in same):
+        # the asking sentence's names are varied, not those of the asker's own context ("我在广州和东莞做
+        # 小五金的，…深圳一个市就占了多少？" + "广州和东莞呢？" -> "…广州和东莞一个市就占了多少？")
+        return q[:at] + swap_entity(replace(prev, resolved=q[at:]), kind, new, companies)
     if not old:  # a narrowing name goes before what was counted: "深圳有多少家科创板上市小巨人？"
         counted = next((q.find(x) for x in prev.about.get("measure", []) if x in r.lexicon["qualifier"]), -1)
         at = counted if kind in NARROWING_KINDS and counted >= 0 else 0
@@ -540,6 +561,15 @@ def swap_entity(prev: Turn, kind: str, new: list[str], companies: list[str]) -> 
     if run:
         return q[:run.start()] + joined + q[run.end():]
     return _swap_by_level(q, [o for o in old if o in q] or old, new)
+
+
+def _asking_starts(q: str) -> list[int]:
+    """Where the last clause with a question word starts, then the sentence it is in (0 where none asks)."""
+    body = q.rstrip("？?。！! ")
+    clauses = [0] + [m.end() for m in CLAUSE_END.finditer(body)]
+    clause = next((a for a in reversed(clauses) if ASKS.search(q[a:])), 0)
+    sentence = max([0] + [m.end() for m in SENTENCE_END.finditer(body[:clause])])
+    return [clause, sentence]
 
 
 def _swap_by_level(q: str, old: list[str], new: list[str]) -> str:
@@ -640,11 +670,23 @@ def inherit_subject(question: str, prev: Turn, companies: list[str]) -> str | No
     got = subjects_named(question, companies)
     # without a word that goes on ("其中", "那"), a question naming its population or topic is one of its own
     own = "小巨人" in question or "tier" in got or r.own_topic.search(question)
-    if any(k in got for k in ENTITY_KINDS) or not (r.continues.match(question) or (len(question) <= r.max_continuation_chars and not own)):
+    if not (r.continues.match(question) or (len(question) <= r.max_continuation_chars and not own)):
         return None
-    subjects = [n for k in ("place", "company", "agency", "person", "board", "industry", "ownership") for n in prev.about.get(k, [])]
+    kinds = ("place", "company", "agency", "person", "board", "industry", "ownership")
+    if _only_located(question, got):
+        # "在中山投了多少" after a question about 粤科金融: the place says where, the organisation is still the subject
+        kinds = ("company", "agency")
+    elif any(k in got for k in ENTITY_KINDS):
+        return None
+    subjects = [n for k in kinds for n in prev.about.get(k, [])]
     if not subjects or not r.question_word.search(question):
         return None
     question = r.opening.sub("", question)
     question = next((question[len(w):] for w in r.lexicon["pronoun_population"] if question.startswith(w)), question)
     return _time_of(prev, question) + join_subjects(subjects) + _previous_population(prev, question) + question
+
+
+def _only_located(question: str, got: dict[str, list[str]]) -> bool:
+    """The question names no entity but places, each where something happens ("在中山…")."""
+    named = [k for k in ENTITY_KINDS if k in got]
+    return named == ["place"] and all(re.search("在" + re.escape(p), question) for p in got["place"])

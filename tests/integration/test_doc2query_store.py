@@ -124,3 +124,28 @@ def test_a_stored_question_about_other_places_is_not_asked_before(index):
     assert max(here.asked_before(u) for u in units) > 0.99
     assert max(there.asked_before(u) for u in units) < max(here.asked_before(u) for u in units)
     assert there.elsewhere[k] and not here.elsewhere[k]
+
+
+
+def test_a_stored_question_naming_no_place_counts_only_for_a_unit_of_the_asked_place(index):
+    """A stored question that names no place counts for its unit when the new question names none either, and
+    not when the new one asks about a place the unit does not name (江门): evidence.asked_before."""
+    from assistant.answer.answerer import gather
+    from assistant.answer.evidence import focus_places
+    from assistant.answer.frame import frame
+    from assistant.retrieval import Filters
+
+    store = doc2query.load(index.cfg.doc2query)
+    for k, q in enumerate(store.questions):
+        if not store.answerable[k] or not store.must_contain[k] or focus_places(q, frame(q, index).places):
+            continue
+        units = [u.id for u in index.units if all(m in u.text for m in store.must_contain[k])]
+        if len(units) != 1 or "江门" in index.units[units[0]].text:
+            continue
+        placeless = [c for c in gather(q, index, Filters(), {})[1] if c.unit.id == units[0]]
+        in_jiangmen = [c for c in gather("江门" + q, index, Filters(), {})[1] if c.unit.id == units[0]]
+        if placeless and in_jiangmen:
+            assert placeless[0].features["asked_before"] > 0.99
+            assert in_jiangmen[0].features["asked_before"] == 0.0
+            return
+    pytest.fail("no stored question naming no place whose unit is a candidate with and without 江门")

@@ -21,6 +21,7 @@ LISTED_THREE = ("数据显示，截至2023年三季度末，广东、江苏、�
 SHENZHEN_DISTRICTS = "在区域分布上，深圳“小巨人”最集中的区域是南山区和宝安区，均在200家以上，合计436家，占全市的59%。"
 DELTA_TOTAL = "从企业数量分布来看，截至2023年8月，长三角7大核心城市共培育“小巨人”企业2386家，占全国总数的19.60%，城市间协同性、均衡性更优，释放了更显著更集中的城市群效应。"
 DELTA_CHAMPIONS = "长三角城市群拥有制造业单项冠军219家，小巨人与单项冠军的培育比为13:1，而珠三角城市群拥有制造业单项冠军112家，这一比例为19:1。"
+PEARL_GROWTH = "但从成长性来看，珠三角城市群近三年的“小巨人”数量增速均值达到128.47%，远甚于长三角城市群86.68%的增速，保持良好的发展势头。"
 PEARL_TOTAL = "珠三角9大城市共培育“小巨人”企业1422家，占全国总数的11.68%，位于深圳的企业数量占到五成以上，江门、肇庆不足占比1%，城市之间比例不均衡问题凸显。"
 DONGGUAN_OVER = "特别是东莞“小巨人”企业数量达到了超过170家，且制造业规模常年保持在50%左右，但单项冠军仅有3家，未来需着力锻造出在国际细分市场的独特竞争力，争取全球行业领先地位。"
 FOSHAN_GOAL = "2023年3月，佛山出台《关于高质量推进制造业当家的行动方案》，明确到2025年，力争培育专精特新“小巨人”达到200家以上。"
@@ -98,6 +99,14 @@ def test_respective_lists_bind_by_position(unit):
 def test_percent_comparison_in_one_sentence(unit):
     text = lead("长三角和珠三角哪边制造业的比重更高？", ["长三角", "珠三角"], [unit(MANUFACTURING), unit(DELTA_TOTAL)])
     assert text == "长三角 70%，珠三角 61%：长三角更高，高 9个百分点（70% − 61% = 9个百分点）[1]"
+
+
+def test_a_count_question_compares_counts_not_the_percentages_beside_them(unit):
+    # "数量" names no unit, yet a share (19.60%) against a growth rate (128.47%) does not answer it
+    question = "长三角和珠三角比 小巨人数量谁多"
+    assert lead(question, ["长三角", "珠三角"], [unit(DELTA_TOTAL), unit(PEARL_GROWTH)]) is None
+    assert lead(question, ["长三角", "珠三角"], [unit(DELTA_TOTAL), unit(PEARL_GROWTH), unit(PEARL_TOTAL)]) == \
+        "长三角 2386家，珠三角 1422家：长三角更多，多 964家（2386 − 1422 = 964）[1][2]"
 
 
 def test_the_asked_measure_decides_between_figures(unit):

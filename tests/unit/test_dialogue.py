@@ -130,6 +130,16 @@ def test_a_swapped_in_place_the_answer_never_names_is_refused(companies):
     assert not kept.refused and "136项" in kept.answer and kept.citations
 
 
+def test_a_swapped_in_place_named_in_another_form_is_kept(companies):
+    # the handbook's "全省" is 广东 (lexicon.toml): an answer naming 广东 answers "那全省平均呢？"
+    history = conversation(["全国小巨人平均有多少专利？"], [])
+    source = "东莞专精特新“小巨人”平均专利拥有量为136项，低于广东平均水平（139项）。"
+    u = understand("那全省平均呢？", history, companies)
+    assert (u.rule, u.swapped_in) == ("swap", ["全省"])
+    assert not _present_quoting(source, u).refused
+    assert _present_quoting("东莞专精特新“小巨人”平均专利拥有量为136项。", u).refused
+
+
 def test_a_swapped_in_place_the_quoted_section_names_is_kept(companies):
     # a sentence inherits its section's place: "紧随其后…" under 东莞篇 is about 东莞, not under 深圳篇
     history = conversation(["广州小巨人里哪个产业赛道占比最大？"], [])

@@ -73,3 +73,24 @@ def test_a_question_asked_about_other_places_is_not_asked_before():
     assert Prior(sims, by_unit, _store().answerable).asked_before(1) == pytest.approx(0.9)
     assert Prior(sims, by_unit, _store().answerable, elsewhere=elsewhere).asked_before(1) == 0.0
     assert Prior(sims, by_unit, _store().answerable, elsewhere=elsewhere).asked_before(2) == pytest.approx(0.3)
+
+
+def test_a_question_naming_no_place_counts_only_for_a_unit_of_the_asked_place():
+    # here stored question 0 is taken to name no place, question 3 to name one; for a question about 江门, one
+    # naming no place counts for a unit that names 江门 but not for a unit about somewhere else (of_its_place
+    # False: "小巨人集中在哪些赛道" asked of the province's sentence says nothing for "江门…集中在哪些赛道")
+    by_unit = unit_questions(UNITS, _store())
+    sims = np.array([0.7, 0.1, 0.1, 0.2])
+    unplaced = np.array([True, False, False, False])
+    p = Prior(sims, by_unit, _store().answerable, unplaced=unplaced)
+    assert p.asked_before(0) == pytest.approx(0.7)
+    assert p.asked_before(0, of_its_place=False) == 0.0
+    assert p.asked_before(2, of_its_place=False) == pytest.approx(0.2)  # it named its place: still counts
+
+
+def test_the_finest_place_named_decides_what_was_asked_about_the_same_place():
+    from assistant.answer.evidence import finest
+
+    assert finest(["广州", "白云区"]) == {"白云区"}  # an earlier question about 广州 is not about 白云区
+    assert finest(["深圳", "广东"]) == {"深圳"}
+    assert finest(["深圳", "广州"]) == {"深圳", "广州"} and finest([]) == frozenset()
