@@ -126,7 +126,6 @@ def test_a_stored_question_about_other_places_is_not_asked_before(index):
     assert there.elsewhere[k] and not here.elsewhere[k]
 
 
-
 def test_a_stored_question_naming_no_place_counts_only_for_a_unit_of_the_asked_place(index):
     """A stored question that names no place counts for its unit when the new question names none either, and
     not when the new one asks about a place the unit does not name (江门): evidence.asked_before."""
