@@ -123,7 +123,8 @@ def wire_events(ui: dict, chat: Chat) -> None:
     skip_page = lambda: tuple(gr.skip() for _ in page_outputs)  # noqa: E731
 
     def lock(question):
-        text = question if isinstance(question, str) else ""
+        # the question goes back to the page as the asked one: a lone surrogate would make the reply unencodable
+        text = question.encode("utf-8", "replace").decode("utf-8") if isinstance(question, str) else ""
         return (text, *[gr.update(interactive=False) for _ in lockable])
 
     @guarded(lambda: tuple(gr.update(interactive=True) for _ in lockable))

@@ -129,6 +129,25 @@ def test_crafted_inputs_get_a_chinese_line(server, ids, question, section, raw_o
         assert feedback(http, server, ids, "", "up", "crafted")  # a vote after it is answered in Chinese
 
 
+@pytest.mark.parametrize("queued", [False, True])
+def test_a_lone_surrogate_sent_to_the_lock_step_is_no_server_error(server, ids, queued):
+    """The step that locks the page echoes the question back as the asked one (found by the fuzz test below)."""
+    with raw.client() as http:
+        reply = raw.call(http, server.url, ids["lock"], ["\ud800"], "surrogate", queued)
+    assert reply.status == 200 and all(m.get("success", True) for m in reply.messages), reply.messages
+    assert "Traceback" not in server.output(), server.output()[-3000:]
+
+
+def test_lone_surrogates_in_every_input_of_every_event(server, ids):
+    """What the fuzz test only samples, for every event and every number of inputs: no 500, no traceback."""
+    with raw.client() as http:
+        for name, fn in sorted(ids.items()):
+            for n in range(1, 6):
+                reply = raw.call(http, server.url, fn, ["\ud800"] * n, "surrogates", False)
+                assert reply.status != 500, (name, n, reply.messages)
+    assert "Traceback" not in server.output(), server.output()[-3000:]
+
+
 @pytest.mark.parametrize("turn", ["abc", math.nan, math.inf, -math.inf, 10**30, [0], {"a": 1}, "\ud800"])
 def test_crafted_turn_ids(server, ids, turn):
     with raw.client() as http:
