@@ -60,6 +60,7 @@ class Context:
     thread: Thread = NO_THREAD  # the previous answer, for a follow-up
     best_parallel: float = 0.0  # the best parallel_previous among this question's candidates
     parallel: dict[int, float] = field(default_factory=dict)  # unit id -> parallel_previous, filled as scored
+    asked: dict[int, float] = field(default_factory=dict)  # unit id -> asked_before, filled as scored
 
     # What the question alone decides, computed once for all its candidates.
     @cached_property
@@ -456,7 +457,9 @@ def quoted_terms(u: Unit, c: Context) -> float:
 def asked_before(u: Unit, c: Context) -> float:
     """How close an earlier writer's question about this unit is; one that named no place counts only when the
     unit names the place this question asks about."""
-    return c.prior.asked_before(u.id, bool(gate_focus_places(u, c))) if c.prior else 0.0
+    if u.id not in c.asked:
+        c.asked[u.id] = c.prior.asked_before(u.id, bool(gate_focus_places(u, c))) if c.prior else 0.0
+    return c.asked[u.id]
 
 
 def _how(c: Context) -> bool:

@@ -104,10 +104,12 @@ def _by_company_ordinal(question: str, state: list[Turn], companies, outline) ->
 
 def _by_pronoun(question: str, state: list[Turn], companies, outline) -> tuple[str, str, None] | None:
     pronoun = find_pronoun(question)
+    if not pronoun:
+        return None
+    at = question.find(pronoun[0])
     # "佛山那边…", "这里面深圳占多少" name their place: "那边", "这里" is no reference; a company named after
     # the pronoun is another one ("它跟华为是什么关系？")
-    if not pronoun or pronoun[1] in subjects_named(
-            question if pronoun[1] == "place" else question[:question.find(pronoun[0])], companies):
+    if pronoun[1] in subjects_named(question if pronoun[1] == "place" else question[:at], companies):
         return None
     if _described(question, pronoun[0]):
         return None  # "做熔断器那家…": the description says which one, retrieval finds it
@@ -120,7 +122,7 @@ def _by_pronoun(question: str, state: list[Turn], companies, outline) -> tuple[s
         resolved = question.replace(pronoun[0], own, 1)
         opener = re.match(r"(?:那么|那)?" + re.escape(own) + r"呢[，,？?\s]*", resolved)
         return (resolved[opener.end():] if opener else resolved), "pronoun", None
-    after = re.split(r"[，,。？?！!]", question[question.find(pronoun[0]) + len(pronoun[0]):])[0]
+    after = re.split(r"[，,。？?！!]", question[at + len(pronoun[0]):])[0]
     document = find_referent("document", state) if pronoun[1] == "company" and rules().document_verb.search(after) else None
     referent = document or find_referent(pronoun[1], state, pronoun[0])
     if referent:
