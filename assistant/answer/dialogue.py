@@ -13,10 +13,14 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 
+from ..citations import split_sentences
 from ..config import REFUSAL
+from ..retrieval import Filters
+from ..text import bare_text
 from .dialogue_state import (BATCH, ENTITY_KINDS, ENUMERATED, MARKER, META_LINE, YEAR, Turn, cn_number, answer_items,
                              make_turn, mentions, organisations, place_level, rules, with_answer)
-from .language import english_follow_up, english_query, to_simplified
+from .items import ENUMERATION, point_indices, section_units
+from .language import digit_years, english_follow_up, english_query, to_simplified
 from .lexicon import forms_of
 from .resolution import find_pronoun, resolve, short_item
 from .thread import NO_THREAD, Thread
@@ -67,8 +71,11 @@ def standalone_chinese(question: str) -> tuple[str, str, list]:
         q = english_query(question)
         return q.query, lang, q.entries
     if lang == "zh-Hant":
-        return to_simplified(question), lang, []
-    return to_simplified(question) if re.search(r"[\u4e00-\u9fff]", question) else question, lang, []
+        return digit_years(to_simplified(question)), lang, []
+    return digit_years(to_simplified(question)) if re.search(r"[\u4e00-\u9fff]", question) else question, lang, []
+
+
+MIN_POINT_CHARS = 12  # a quoted point is found by a unit this long at least (short ones repeat across the handbook)
 
 
 def build_state(history, companies: list[str], outline=None) -> list[Turn]:
@@ -154,11 +161,15 @@ def swapped_in(asked: str, resolved: str, rule: str, state: list[Turn], companie
     return []
 
 
-def handbook_outline(index, question: str) -> list[str]:
+def handbook_outline(index, question: str, answer: str = "") -> list[str]:
     """The enumerated headings ("（一）…", "（二）…") of the part of the handbook a question is about:
-    the parent section most of its best passages sit under, its numbered children in order."""
+    the parent section most of its best passages sit under, its numbered children in order. When the
+    answer quoted a point of a passage ("首先，…"), that passage's points instead."""
     from ..retrieval import search
 
+    points = quoted_passage_points(index, answer)
+    if points:
+        return points
     parents: dict[str, int] = {}
     for h in search(index, question, k=5).hits:
         path = h.chunk.section.split(" > ")
@@ -182,6 +193,26 @@ def handbook_outline(index, question: str) -> list[str]:
             if m:
                 children.setdefault(cn_number(m.group(1)), child[m.end():].strip())
     return [children[n] for n in sorted(children) if n > 0]
+
+
+def quoted_passage_points(index, answer: str) -> list[str]:
+    """The points of the passage an answer's first quote is one of ("首先，中国拥有超过14亿人口…" -> that
+    column's 首先 / 其次 / 再者 / 最后): "第三点具体讲讲" then means the passage's third point, not the third
+    heading of the topic. Empty when the first quote is no enumerated point."""
+    quotes = [MARKER.sub("", s).strip() for s in split_sentences(answer or "")]
+    first = next((q for q in quotes if q and not META_LINE.match(q)), "")
+    if not ENUMERATION.match(first):
+        return []
+    bare = bare_text(first).rstrip("。；;，,！!？?")  # a quote may end a clause early ("…市场需求。")
+    unit = next((u for u in index.units if len(bare_text(u.text)) >= MIN_POINT_CHARS
+                 and (bare_text(u.text) in bare or bare in bare_text(u.text))), None)
+    if unit is None:
+        return []
+    body = section_units(unit.section, index, Filters())
+    points = point_indices(body)
+    if not any(body[i].text == unit.text for i in points):
+        return []
+    return [ENUMERATION.sub("", body[i].text).strip(" ：:。") for i in points]
 
 
 def _section_points(index, parent: str, question: str) -> list[str]:

@@ -214,6 +214,23 @@ def _handbook_text() -> str:
         return ""
 
 
+# Years written in characters, the way people type them ("二零二零年", "二〇二二年", or two characters for the
+# last two digits, "二三年"): the handbook writes them in digits, and the year checks read digits.
+CN_DIGIT = {c: str(i) for i, c in enumerate("零一二三四五六七八九")} | {"〇": "0", "○": "0"}
+WRITTEN_YEAR = re.compile(r"(?<![零〇○一二三四五六七八九十百千万两几第])"
+                          r"([一二][零〇○一二三四五六七八九]{3}|[一二][零〇○一二三四五六七八九])年(?![代级])")
+
+
+def digit_years(text: str) -> str:
+    """"二零二零年" and "二三年" as 2020年 and 2023年; "十二年", "二十年" and "一两年" are durations, untouched."""
+    def year(m: re.Match) -> str:
+        digits = "".join(CN_DIGIT[c] for c in m.group(1))
+        if len(digits) == 2:
+            digits = ("19" if digits[0] == "9" else "20") + digits
+        return digits + "年" if 1990 <= int(digits) <= 2039 else m.group()
+    return WRITTEN_YEAR.sub(year, text)
+
+
 def apply_variants(text: str) -> str:
     for v in sorted(glossary()[1], key=lambda v: -len(v.source)):
         text = text.replace(v.source, v.target)

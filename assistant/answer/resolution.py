@@ -34,7 +34,7 @@ SPEECH = r"(?:所说的|说的|提到的|认为的|讲的|指出的|强调的)" 
 def resolve(question: str, state: list[Turn], companies: list[str] = (), outline=None) -> tuple[str, str, int | None]:
     """(standalone question, the rule that made it, the earlier turn it builds on).
 
-    outline(question) -> the handbook's enumerated headings on that question's topic, used when the
+    outline(question, answer) -> the handbook's enumerated headings on that question's topic, used when the
     answer a "第二条" refers to was not itself enumerated."""
     if not state:
         return question, "first", None
@@ -111,6 +111,9 @@ def _by_pronoun(question: str, state: list[Turn], companies, outline) -> tuple[s
     # the pronoun is another one ("它跟华为是什么关系？")
     if pronoun[1] in subjects_named(question if pronoun[1] == "place" else question[:at], companies):
         return None
+    named = subjects_named(question[:at], companies)
+    if pronoun[1] == "pair" and any(len(set(named.get(k, []))) >= 2 for k in PAIR_KINDS):
+        return None  # "广东与江苏两者相差多少？": the pair is named right before it
     if _described(question, pronoun[0]):
         return None  # "做熔断器那家…": the description says which one, retrieval finds it
     if pronoun[1] == "figure":  # "这个数据是哪年的？": the previous question, and this of its figure
@@ -178,7 +181,8 @@ def _by_ellipsis(question: str, state: list[Turn], companies, outline) -> tuple[
         return resolve_elliptical(same.group("new"), frame_turn(state), companies)
     how = r.elliptical_how.match(question)
     asked_how = next((t for t in reversed(state[-HOW_LOOKBACK:]) if answer_type(t.resolved) in HOW_TYPES), None)
-    if how and asked_how:  # "浙江又是怎么做的？" after 江苏's approach (and perhaps a question about its figures)
+    if how and asked_how and not _own_topic(how.group(1), companies):
+        # "浙江又是怎么做的？" after 江苏's approach (and perhaps a question about its figures)
         return resolve_elliptical(how.group(1), asked_how, companies)
     m = r.elliptical.match(question)
     if m and (r.opening.match(question) or len(question) <= 18):
@@ -282,6 +286,7 @@ def _by_inheritance(question: str, state: list[Turn], companies, outline) -> tup
 
 
 # the kinds of entity a pronoun of each kind may mean, in order of preference
+PAIR_KINDS = ("place", "company", "agency")  # what "两者" / "两地" / "两家" can mean
 REFERENT_KINDS = {"company": ("company", "agency", "place"), "agency": ("agency", "company"),
                   "person": ("person", "company", "agency"), "place": ("place",), "document": ("document",)}
 
@@ -422,7 +427,7 @@ def item_list(state: list[Turn], outline=None) -> tuple[list[str], int] | None:
         return None
     items = state[k].items
     if not state[k].enumerated and outline is not None:
-        items = outline(state[k].resolved) or items  # the handbook's points on that topic
+        items = outline(state[k].resolved, state[k].answer) or items  # the handbook's points on that topic
     return items, k
 
 
@@ -497,6 +502,16 @@ def asking_part(question: str) -> str:
             break
         start = end.end()
     return question
+
+
+def _own_topic(new: str, companies) -> bool:
+    """The part before "怎么做的" says more than whom it is about ("浙江在服务小微企业方面" names its own topic):
+    a question of its own, not the previous one asked of another subject."""
+    rest = new
+    for names in subjects_named(new, companies).values():
+        for name in names:
+            rest = rest.replace(name, "")
+    return len(re.sub(r"[^\u4e00-\u9fff]|[的又都也那这边里在呢]", "", rest)) >= 4
 
 
 def resolve_elliptical(new: str, prev: Turn, companies: list[str]) -> tuple[str, str, None] | None:

@@ -20,6 +20,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from ..answer import doc2query
@@ -101,7 +102,7 @@ def category_of(question: str, history: list[dict], index, position: int) -> str
     from ..answer.dialogue import handbook_outline, understand
 
     # the outline as assistant.ask gives it, so an item reference is labelled as it was resolved
-    return understand(question, history, company_aliases(index), outline=lambda q: handbook_outline(index, q)).rule
+    return understand(question, history, company_aliases(index), outline=partial(handbook_outline, index)).rule
 
 
 def metrics(results: list[TurnResult]) -> dict[str, float | None]:

@@ -225,11 +225,15 @@ def _digest(paths: list[Path]) -> list[dict]:
 
 
 def train(index, out: Path, log=print) -> confidence.ConfidenceModel:
+    import assistant
+
     sources = index.sources()
     train_files = files("train") + [p for p in LEGACY_TRAIN if p.exists()]
     train_asked, train_threads = as_asked(index, "train")
     dev_asked, dev_threads = as_asked(index, "dev")
-    train_items = [it for p in train_files for it in load(p, sources)] + train_asked
+    # a single question as the answerer sees it too ("二三年" is read as 2023年)
+    train_items = [replace(it, question=assistant.understood(it.question, [], index)[1])
+                   for p in train_files for it in load(p, sources)] + train_asked
     dev_items = items("dev", sources) + dev_asked
     log(f"训练：{len(train_items)} 题（{len(train_files)} 个单轮文件，及 train 划分的英文、繁體与对话各轮）；"
         f"选阈值：dev {len(dev_items)} 题")

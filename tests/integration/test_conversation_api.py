@@ -131,6 +131,21 @@ def test_item_reference_uses_the_handbooks_own_points_when_the_answer_had_none(i
         check_cited(a, index)
 
 
+def test_an_item_reference_after_one_quoted_point_means_that_passages_point(index):
+    # the answer quoted the column's 首先 only: "第三点" is its 再者, not the third heading of some topic
+    first = "首先，中国拥有超过14亿人口的庞大市场，本地消费群体让“小巨人”更能掌握得到市场需求。[1]"
+    history = [{"role": "user", "content": "普华永道那个周伟然说中国的小巨人有什么优势"}, {"role": "assistant", "content": first}]
+    turn, standalone = assistant.understood("第三点具体讲讲", history, index)
+    assert turn.rule == "ordinal" and "独特的“场景”" in standalone
+    a = assistant.ask("第三点具体讲讲", history, index=index)
+    check_cited(a, index)
+    assert "国产替代" in a.answer
+    # an answer whose first quote is no point keeps the topic's outline
+    from assistant.answer.dialogue import quoted_passage_points
+
+    assert quoted_passage_points(index, "广东省累计专精特新小巨人企业1525家。[1]") == []
+
+
 def test_a_swap_follow_up_carries_the_previous_answers_quotes_to_the_answerer(index):
     first, = converse(["广州有多少家小巨人拿到了融资？"], index)
     history = [{"role": "user", "content": "广州有多少家小巨人拿到了融资？"}, {"role": "assistant", "content": first.answer}]

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from assistant.answer.language import (detect, english_follow_up, english_lead, english_query, glossary, is_traditional,
+from assistant.answer.language import (detect, digit_years, english_follow_up, english_lead, english_query, glossary, is_traditional,
                                        question_patterns, to_simplified, to_traditional, units)
 from assistant.citations import Citation, verify
 
@@ -188,3 +188,18 @@ def test_when_and_it_that_ask_nothing():
 ])
 def test_taiwan_phrases_are_taken_only_where_the_handbook_agrees(traditional, simplified):
     assert to_simplified(traditional) == simplified
+
+
+@pytest.mark.parametrize("written, digits", [
+    ("二零二零年的时候广东上市小巨人平均拿了多少补助", "2020年的时候广东上市小巨人平均拿了多少补助"),
+    ("二〇二二年出台的", "2022年出台的"),
+    ("广东上市小巨人二三年平均拿了多少", "广东上市小巨人2023年平均拿了多少"),
+    ("一九年那批", "2019年那批"),
+    ("成立十二年了", "成立十二年了"),  # a duration
+    ("做了二十年", "做了二十年"),
+    ("再过一两年", "再过一两年"),
+    ("九零年代", "九零年代"),
+    ("第二二年", "第二二年"),
+])
+def test_years_written_in_characters_become_digits(written, digits):
+    assert digit_years(written) == digits
