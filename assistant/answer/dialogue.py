@@ -75,9 +75,6 @@ def standalone_chinese(question: str) -> tuple[str, str, list]:
     return digit_years(to_simplified(question)) if re.search(r"[\u4e00-\u9fff]", question) else question, lang, []
 
 
-MIN_POINT_CHARS = 12  # a quoted point is found by a unit this long at least (short ones repeat across the handbook)
-
-
 def build_state(history, companies: list[str], outline=None) -> list[Turn]:
     """Every earlier turn, resolved in order against the turns before it."""
     state: list[Turn] = []
@@ -193,6 +190,9 @@ def handbook_outline(index, question: str, answer: str = "") -> list[str]:
             if m:
                 children.setdefault(cn_number(m.group(1)), child[m.end():].strip())
     return [children[n] for n in sorted(children) if n > 0]
+
+
+MIN_POINT_CHARS = 12  # a quoted point is found by a unit this long at least (short ones repeat across the handbook)
 
 
 def quoted_passage_points(index, answer: str) -> list[str]:

@@ -504,6 +504,9 @@ def asking_part(question: str) -> str:
     return question
 
 
+OWN_TOPIC_CHARS = 4  # "在服务小微企业方面" says what about; "又", "那边" say nothing
+
+
 def _own_topic(new: str, companies) -> bool:
     """The part before "怎么做的" says more than whom it is about ("浙江在服务小微企业方面" names its own topic):
     a question of its own, not the previous one asked of another subject."""
@@ -511,7 +514,7 @@ def _own_topic(new: str, companies) -> bool:
     for names in subjects_named(new, companies).values():
         for name in names:
             rest = rest.replace(name, "")
-    return len(re.sub(r"[^\u4e00-\u9fff]|[的又都也那这边里在呢]", "", rest)) >= 4
+    return len(re.sub(r"[^\u4e00-\u9fff]|[的又都也那这边里在呢]", "", rest)) >= OWN_TOPIC_CHARS
 
 
 def resolve_elliptical(new: str, prev: Turn, companies: list[str]) -> tuple[str, str, None] | None:

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from assistant.answer.language import (detect, digit_years, english_follow_up, english_lead, english_query, glossary, is_traditional,
-                                       question_patterns, to_simplified, to_traditional, units)
+from assistant.answer.language import (detect, digit_years, english_follow_up, english_lead, english_query, glossary,
+                                       is_traditional, question_patterns, to_simplified, to_traditional, units)
 from assistant.citations import Citation, verify
 
 ENTRIES, VARIANTS = glossary()
