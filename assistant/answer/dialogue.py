@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from ..citations import split_sentences
 from ..config import REFUSAL
 from ..retrieval import Filters
-from ..text import bare_text
 from .dialogue_state import (BATCH, ENTITY_KINDS, ENUMERATED, MARKER, META_LINE, YEAR, Turn, cn_number, answer_items,
                              make_turn, mentions, organisations, place_level, rules, with_answer)
+from .evidence import quoted_units
 from .items import ENUMERATION, point_indices, section_units
 from .language import digit_years, english_follow_up, english_query, to_simplified
 from .lexicon import forms_of
@@ -192,9 +192,6 @@ def handbook_outline(index, question: str, answer: str = "") -> list[str]:
     return [children[n] for n in sorted(children) if n > 0]
 
 
-MIN_POINT_CHARS = 12  # a quoted point is found by a unit this long at least (short ones repeat across the handbook)
-
-
 def quoted_passage_points(index, answer: str) -> list[str]:
     """The points of the passage an answer's first quote is one of ("首先，中国拥有超过14亿人口…" -> that
     column's 首先 / 其次 / 再者 / 最后): "第三点具体讲讲" then means the passage's third point, not the third
@@ -203,9 +200,7 @@ def quoted_passage_points(index, answer: str) -> list[str]:
     first = next((q for q in quotes if q and not META_LINE.match(q)), "")
     if not ENUMERATION.match(first):
         return []
-    bare = bare_text(first).rstrip("。；;，,！!？?")  # a quote may end a clause early ("…市场需求。")
-    unit = next((u for u in index.units if len(bare_text(u.text)) >= MIN_POINT_CHARS
-                 and (bare_text(u.text) in bare or bare in bare_text(u.text))), None)
+    unit = next((u for u in quoted_units(index, (first,)) if ENUMERATION.match(u.text)), None)
     if unit is None:
         return []
     body = section_units(unit.section, index, Filters())

@@ -84,12 +84,7 @@ class Context:
     def thread_sections(self) -> frozenset[str]:
         """The sections of the units the previous answer quoted: a conversation stays near its topic (train
         split: the evidence of 171 of 274 answerable follow-ups is in a section of the turn before's)."""
-        clauses = _clauses(self.thread.quotes)
-        if not clauses:
-            return frozenset()
-        bare = self.index.extra("bare_units", lambda: [bare_text(u.text).rstrip(CLAUSE_END) for u in self.index.units])
-        return frozenset(u.section for u, b in zip(self.index.units, bare)
-                         if len(b) >= MIN_UNIT_CHARS and any(q in b or b in q for q in clauses))
+        return frozenset(u.section for u in quoted_units(self.index, self.thread.quotes))
 
     @cached_property
     def quoted(self) -> list[str]:
@@ -413,6 +408,15 @@ CLAUSE_END = "。；;，,！!？?：:"
 def _clauses(quotes: tuple[str, ...]) -> list[str]:
     """Quoted sentences as units are compared with them: bare, without the closing mark, long enough to tell a unit by."""
     return [q for q in (bare_text(x).rstrip(CLAUSE_END) for x in quotes) if len(q) >= MIN_UNIT_CHARS]
+
+
+def quoted_units(index: Index, quotes: tuple[str, ...]) -> list[Unit]:
+    """The units an answer's quotes are (a quote may be a clause of a unit, or end it with another mark)."""
+    clauses = _clauses(quotes)
+    if not clauses:
+        return []
+    bare = index.extra("bare_units", lambda: [bare_text(u.text).rstrip(CLAUSE_END) for u in index.units])
+    return [u for u, b in zip(index.units, bare) if len(b) >= MIN_UNIT_CHARS and any(q in b or b in q for q in clauses)]
 
 
 def _quoted_before(u: Unit, c: Context) -> bool:

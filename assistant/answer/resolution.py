@@ -107,12 +107,12 @@ def _by_pronoun(question: str, state: list[Turn], companies, outline) -> tuple[s
     if not pronoun:
         return None
     at = question.find(pronoun[0])
+    before = subjects_named(question[:at], companies)
     # "佛山那边…", "这里面深圳占多少" name their place: "那边", "这里" is no reference; a company named after
     # the pronoun is another one ("它跟华为是什么关系？")
-    if pronoun[1] in subjects_named(question if pronoun[1] == "place" else question[:at], companies):
+    if pronoun[1] in (subjects_named(question, companies) if pronoun[1] == "place" else before):
         return None
-    named = subjects_named(question[:at], companies)
-    if pronoun[1] == "pair" and any(len(set(named.get(k, []))) >= 2 for k in PAIR_KINDS):
+    if pronoun[1] == "pair" and any(len(set(before.get(k, []))) >= 2 for k in PAIR_KINDS):
         return None  # "广东与江苏两者相差多少？": the pair is named right before it
     if _described(question, pronoun[0]):
         return None  # "做熔断器那家…": the description says which one, retrieval finds it
@@ -181,7 +181,7 @@ def _by_ellipsis(question: str, state: list[Turn], companies, outline) -> tuple[
         return resolve_elliptical(same.group("new"), frame_turn(state), companies)
     how = r.elliptical_how.match(question)
     asked_how = next((t for t in reversed(state[-HOW_LOOKBACK:]) if answer_type(t.resolved) in HOW_TYPES), None)
-    if how and asked_how and not _own_topic(how.group(1), companies):
+    if how and asked_how and not _asks_own_topic(how.group(1), companies):
         # "浙江又是怎么做的？" after 江苏's approach (and perhaps a question about its figures)
         return resolve_elliptical(how.group(1), asked_how, companies)
     m = r.elliptical.match(question)
@@ -507,7 +507,7 @@ def asking_part(question: str) -> str:
 OWN_TOPIC_CHARS = 4  # "在服务小微企业方面" says what about; "又", "那边" say nothing
 
 
-def _own_topic(new: str, companies) -> bool:
+def _asks_own_topic(new: str, companies) -> bool:
     """The part before "怎么做的" says more than whom it is about ("浙江在服务小微企业方面" names its own topic):
     a question of its own, not the previous one asked of another subject."""
     rest = new
