@@ -160,13 +160,14 @@ def test_a_swap_follow_up_carries_the_previous_answers_quotes_to_the_answerer(in
 
 
 def test_a_follow_up_no_rule_resolves_is_asked_again_after_the_previous_question(index):
-    # held to the single-question threshold, "从外地搬过来的呢？" as asked is refused: it is asked again after
-    # the previous question
+    # held to the single-question threshold, "从外地迁过去的呢？" as asked is refused (the premise, checked): it is
+    # asked again after the previous question
     threshold = confidence.load(index.cfg.confidence_model).threshold
     strict = dataclasses.replace(index, cfg=dataclasses.replace(index.cfg, answer_threshold=threshold))
-    first, second = converse(["广州对新认定的国家级小巨人奖多少钱？", "从外地搬过来的呢？"], strict)
+    assert assistant.ask("从外地迁过去的呢？", index=strict).refused
+    first, second = converse(["广州对新认定的国家级小巨人奖多少钱？", "从外地迁过去的呢？"], strict)
     check_cited(second, index)
-    assert second.answered_question == "广州对新认定的国家级小巨人奖多少钱，从外地搬过来的呢？"
+    assert second.answered_question == "广州对新认定的国家级小巨人奖多少钱，从外地迁过去的呢？"
     assert "迁入" in second.answer and "100万元" in second.answer
 
 
