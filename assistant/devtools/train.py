@@ -7,7 +7,8 @@
    A bank writer's own stored questions are hidden from that writer's rows (doc2query.excluding).
 2. Fit: gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier; deterministic), stored
    as plain JSON nodes (answer/confidence.py evaluates them with numpy). The candidates of unanswerable
-   questions weigh `unanswerable_weight` each.
+   questions weigh `unanswerable_weight` each; fitted twice, the second time with each unanswerable
+   question's best-scoring candidates (its hard negatives) weighing more.
 3. Threshold: every dev question (single, English, 繁體, conversation turns: what the product is asked)
    asked with the new model and no threshold. Each threshold is chosen on the questions it will decide:
    the threshold, for a question that does not follow an answer (single, English, 繁體, a conversation's
@@ -25,7 +26,7 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,15 @@ ESTIMATE_MARGIN = 0.015
 # Refit on dumped features (accuracy + refusal at the cap): dev 1.517 -> 1.545; leave-one-writer-out on
 # train 1.548 -> 1.571 at the same accuracy. Weight 4 gained less on dev (1.531).
 UNANSWERABLE_WEIGHT = 2.0
+# Hard negatives: the fit is done twice; the second time, the HARD_NEGATIVES best-scoring candidates (by the first
+# fit) of each unanswerable train question weigh HARD_NEGATIVE_WEIGHT times more. Those are the neighbour facts a
+# tempting question is answered with ("深圳在创业板上市的有几家" -> "深圳有109家上市小巨人"); among a question's
+# ~60 candidates the easy negatives taught the model little about them. Leave-one-writer-out on train (22 writers;
+# acc + refusal at false refusal <= 0.05, questions asked alone): 1.680 -> 1.700 with the best one x4 (refusal
+# 0.809 -> 0.833, accuracy 0.871 -> 0.867), 1.696 with the best three x3; follow-up turns 0.756 -> 0.749.
+# Refit on dev's dumped features: 1.686 -> 1.719 (both).
+HARD_NEGATIVES = 1
+HARD_NEGATIVE_WEIGHT = 4.0
 # Shallow trees, slow learning, large leaves (deterministic without early stopping). Compared by
 # leave-one-writer-out on train and checked on dev (acc + refusal at false refusal <= 0.05): depth 3 with
 # leaves of 200 candidates beat 50 and 100, depth 2, and the logistic model (train CV 1.40 vs 1.16).
@@ -108,38 +118,78 @@ def as_asked(index, split: str) -> tuple[list[EvalItem], dict[str, Thread]]:
     return out, threads
 
 
-def training_rows(index, train_items: list[EvalItem],
-                  threads: dict[str, Thread] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features, labels and weights of every candidate of every train question (see UNANSWERABLE_WEIGHT)."""
+@dataclass
+class TrainingRows:
+    """Every candidate of every train question: features, label, weight (UNANSWERABLE_WEIGHT), which question
+    (and sub-question) it is a candidate of, and whether that question is unanswerable."""
+
+    x: np.ndarray
+    y: np.ndarray
+    weights: np.ndarray
+    question: np.ndarray
+    unanswerable: np.ndarray
+
+
+def training_rows(index, train_items: list[EvalItem], threads: dict[str, Thread] | None = None) -> TrainingRows:
+    """The candidates of every train question, as the answerer gathers them."""
     from ..answer.answerer import gather, sub_questions
     from ..answer.input import check_question
     from ..retrieval import Filters
 
     sources = index.sources()
-    xs, ys, ws = [], [], []
+    xs, ys, ws, qs, us = [], [], [], [], []
+    asked = 0  # sub-questions so far: the number of the one whose candidates follow
     for item in train_items:
         spans = evidence_spans(item, sources)
         subs, _ = sub_questions(check_question(item.question), index)
         thread = (threads or {}).get(item.id, NO_THREAD)  # the previous turn, answered by its evidence
         for sq in subs:
+            asked += 1
             with doc2query.excluding(doc2query.writer_of(item.id)):  # as a writer nobody has read would see it
                 _, cands, _ = gather(sq, index, Filters(), {}, thread)  # features only: the model is what is being fitted
             for c in cands:
                 xs.append([c.features[n] for n in FEATURES])
                 ys.append(label(c.unit, item, spans))
                 ws.append(1.0 if item.answerable else UNANSWERABLE_WEIGHT)
-    return np.array(xs, dtype=np.float64), np.array(ys, dtype=np.int64), np.array(ws, dtype=np.float64)
+                qs.append(asked)
+                us.append(not item.answerable)
+    return TrainingRows(np.array(xs, dtype=np.float64), np.array(ys, dtype=np.int64), np.array(ws, dtype=np.float64),
+                        np.array(qs, dtype=np.int64), np.array(us, dtype=bool))
 
 
-def fit(x: np.ndarray, y: np.ndarray, provenance: dict, weights: np.ndarray | None = None) -> confidence.ConfidenceModel:
+def hard_negative_weights(p: np.ndarray, rows: TrainingRows, per_question: int = HARD_NEGATIVES,
+                          weight: float = HARD_NEGATIVE_WEIGHT) -> np.ndarray:
+    """The rows' weights with each unanswerable question's `per_question` highest-scoring candidates (by `p`)
+    weighing `weight` times more."""
+    out = rows.weights.copy()
+    negatives = np.flatnonzero(rows.unanswerable & (rows.y == 0))
+    ranked = negatives[np.lexsort((-p[negatives], rows.question[negatives]))]  # by question, best first
+    seen: dict[int, int] = {}
+    for i in ranked:
+        q = int(rows.question[i])
+        seen[q] = seen.get(q, 0) + 1
+        if seen[q] <= per_question:
+            out[i] *= weight
+    return out
+
+
+def fit(rows: TrainingRows, provenance: dict) -> confidence.ConfidenceModel:
+    """Fit the trees, then again with the unanswerable questions' hard negatives weighing more (HARD_NEGATIVES)."""
     try:
         from sklearn.ensemble import HistGradientBoostingClassifier
     except ImportError as e:
         raise SystemExit("错误：训练需要 scikit-learn：pip install -e '.[train]'") from e
 
+    x, y = rows.x, rows.y
     if not np.isfinite(x).all():
         raise SystemExit("错误：训练特征中有非有限值（NaN/inf）；请检查 answer/evidence.py 的评分函数")
-    gb = HistGradientBoostingClassifier(**TREES, monotonic_cst=monotonic(), early_stopping=False, random_state=0).fit(x, y, sample_weight=weights)
+
+    def boost(weights: np.ndarray):
+        return HistGradientBoostingClassifier(**TREES, monotonic_cst=monotonic(), early_stopping=False,
+                                              random_state=0).fit(x, y, sample_weight=weights)
+
+    first = boost(rows.weights)
+    gb = boost(hard_negative_weights(first.predict_proba(x)[:, 1], rows)) if HARD_NEGATIVES else first
     trees = [[[int(n["feature_idx"]), float(n["num_threshold"]), int(n["left"]), int(n["right"]), int(n["is_leaf"]),
                float(n["value"]) if n["is_leaf"] else 0.0] for n in tree[0].nodes] for tree in gb._predictors]
     vetoed = {n: {"candidates": int((x[:, FEATURES.index(n)] >= 1.0).sum()),
@@ -237,7 +287,8 @@ def train(index, out: Path, log=print) -> confidence.ConfidenceModel:
     dev_items = items("dev", sources) + dev_asked
     log(f"训练：{len(train_items)} 题（{len(train_files)} 个单轮文件，及 train 划分的英文、繁體与对话各轮）；"
         f"选阈值：dev {len(dev_items)} 题")
-    x, y, weights = training_rows(index, train_items, train_threads)
+    rows = training_rows(index, train_items, train_threads)
+    y = rows.y
     log(f"候选 {len(y)} 个，正例 {int(y.sum())} 个")
     kinds = ("single", "english", "traditional", "conversations")
     provenance = {"command": "assistant train",
@@ -246,9 +297,10 @@ def train(index, out: Path, log=print) -> confidence.ConfidenceModel:
                   "candidates": int(len(y)), "positives": int(y.sum()), "trees": TREES,
                   "monotonic": {n: m for n, m in zip(FEATURES, monotonic()) if m}, "max_false_refusal": MAX_FALSE_REFUSAL,
                   "estimate_margin": ESTIMATE_MARGIN, "unanswerable_weight": UNANSWERABLE_WEIGHT,
+                  "hard_negatives": {"per_question": HARD_NEGATIVES, "weight": HARD_NEGATIVE_WEIGHT},
                   "features": len(FEATURES),
                   "date": time.strftime("%Y-%m-%d")}
-    model = fit(x, y, provenance, weights)
+    model = fit(rows, provenance)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(model.to_json(), ensure_ascii=False, indent=1) + "\n", "utf-8")
     confidence.load.cache_clear()

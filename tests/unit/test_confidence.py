@@ -129,3 +129,15 @@ def test_the_follow_up_threshold_maximises_turn_accuracy():
     # refusing below 0.2 catches one unanswerable and keeps every right answer; refusing below 0.6 scores the
     # same by trading a right answer for an unanswerable: the lower threshold (more answers) is kept
     assert t == 0.2 and m == {"turn_accuracy": 0.8, "turns": 5}
+
+
+def test_hard_negatives_are_the_best_scoring_candidates_of_each_unanswerable_question():
+    from assistant.devtools.train import TrainingRows, hard_negative_weights
+
+    # question 1 (unanswerable): four candidates; question 2 (answerable): untouched; question 3: its only one
+    rows = TrainingRows(x=np.zeros((7, 1)), y=np.array([0, 0, 0, 0, 1, 0, 0]),
+                        weights=np.array([2.0, 2.0, 2.0, 2.0, 1.0, 1.0, 2.0]), question=np.array([1, 1, 1, 1, 2, 2, 3]),
+                        unanswerable=np.array([True, True, True, True, False, False, True]))
+    p = np.array([0.1, 0.9, 0.5, 0.7, 0.8, 0.9, 0.2])
+    assert hard_negative_weights(p, rows, per_question=2, weight=3.0).tolist() == [2.0, 6.0, 2.0, 6.0, 1.0, 1.0, 6.0]
+    assert rows.weights.tolist() == [2.0, 2.0, 2.0, 2.0, 1.0, 1.0, 2.0]  # a copy: the first fit's weights are kept
