@@ -70,9 +70,9 @@ def standalone_chinese(question: str) -> tuple[str, str, list]:
             return follow, lang, []
         q = english_query(question)
         return q.query, lang, q.entries
-    if lang == "zh-Hant":
+    if lang == "zh-Hant" or re.search(r"[\u4e00-\u9fff]", question):
         return digit_years(to_simplified(question)), lang, []
-    return digit_years(to_simplified(question)) if re.search(r"[\u4e00-\u9fff]", question) else question, lang, []
+    return question, lang, []
 
 
 def build_state(history, companies: list[str], outline=None) -> list[Turn]:

@@ -288,13 +288,12 @@ def train(index, out: Path, log=print) -> confidence.ConfidenceModel:
     log(f"训练：{len(train_items)} 题（{len(train_files)} 个单轮文件，及 train 划分的英文、繁體与对话各轮）；"
         f"选阈值：dev {len(dev_items)} 题")
     rows = training_rows(index, train_items, train_threads)
-    y = rows.y
-    log(f"候选 {len(y)} 个，正例 {int(y.sum())} 个")
+    log(f"候选 {len(rows.y)} 个，正例 {int(rows.y.sum())} 个")
     kinds = ("single", "english", "traditional", "conversations")
     provenance = {"command": "assistant train",
                   "train_files": _digest(train_files + [p for k in kinds[1:] for p in files("train", k)]),
                   "dev_files": _digest([p for k in kinds for p in files("dev", k)]),
-                  "candidates": int(len(y)), "positives": int(y.sum()), "trees": TREES,
+                  "candidates": int(len(rows.y)), "positives": int(rows.y.sum()), "trees": TREES,
                   "monotonic": {n: m for n, m in zip(FEATURES, monotonic()) if m}, "max_false_refusal": MAX_FALSE_REFUSAL,
                   "estimate_margin": ESTIMATE_MARGIN, "unanswerable_weight": UNANSWERABLE_WEIGHT,
                   "hard_negatives": {"per_question": HARD_NEGATIVES, "weight": HARD_NEGATIVE_WEIGHT},
