@@ -6,6 +6,10 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# The suite runs as two xdist workers on two cores, and the embedder's OpenMP pool takes every core in each:
+# two pools spinning on two cores halve the throughput (150 dev questions, two processes at once: 41 s each with
+# the default, 20 s with one thread). Set before the engine loads; servers and `assistant train` inherit it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest
 

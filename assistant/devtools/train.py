@@ -14,9 +14,9 @@
    the threshold, for a question that does not follow an answer (single, English, 繁體, a conversation's
    first turn, a follow-up that takes nothing from the conversation and names its own subject), maximises their
    accuracy + refusal rate with the false-refusal rate at most `max_false_refusal` less `estimate_margin`.
-   The follow-up threshold, for a question that leans on the answer before it, maximises the turn accuracy
-   of dev's follow-up turns (right answers and refused unanswerables over all turns: what the conversation
-   goal counts).
+   The follow-up threshold, for a question that leans on the answer before it, balances dev's follow-up
+   turns: the answerable ones answered right and the unanswerable ones refused, whichever is lower, as high as
+   it goes (the best worst case over any share of unanswerable follow-ups).
 The model file records its provenance (data files with sha256, command, date, metrics on dev).
 """
 
@@ -219,17 +219,23 @@ def choose_threshold(confs: list[float], answerable: list[bool], correct: list[b
     return t, {"answer_accuracy": round(acc, 4), "refusal_rate": round(ref, 4), "false_refusal_rate": round(fr, 4)}
 
 
-def choose_turn_threshold(confs: list[float], answerable: list[bool], correct: list[bool]) -> tuple[float, dict]:
-    """The threshold maximising turn accuracy (a turn is right when answered right, or refused when the
-    handbook does not answer it); the middle of the lowest run of equal best scores, as choose_threshold."""
+def choose_balanced_threshold(confs: list[float], answerable: list[bool], correct: list[bool]) -> tuple[float, dict]:
+    """The threshold maximising the smaller of the answerable questions' accuracy and the unanswerable ones'
+    refusal rate (the middle of the first run of equal best scores, as choose_threshold). Turn accuracy is
+    (1 - s) * accuracy + s * refusal for a share s of unanswerable turns; the balanced threshold has the best
+    worst case over every share, so it does not bet on how many of a user's follow-ups the handbook cannot
+    answer (dev's writers range from 5% to 44%)."""
     a, c, ok = np.array(answerable), np.array(confs), np.array(correct)
 
-    def accuracy(t: float) -> float:
+    def outcome(t: float) -> tuple[float, float, float]:
         answered = c >= t
-        return float(((a & answered & ok) | (~a & ~answered)).sum() / max(1, len(a)))
+        return (float((a & answered & ok).sum() / max(1, a.sum())), float((~a & ~answered).sum() / max(1, (~a).sum())),
+                float(((a & answered & ok) | (~a & ~answered)).sum() / max(1, len(a))))
 
-    t = _best_run_middle([(t, accuracy(t)) for t in _candidate_thresholds(confs)])
-    return t, {"turn_accuracy": round(accuracy(t), 4), "turns": len(a)}
+    t = _best_run_middle([(t, min(acc, ref)) for t in _candidate_thresholds(confs) for acc, ref, _ in [outcome(t)]])
+    acc, ref, turns = outcome(t)
+    return t, {"answer_accuracy": round(acc, 4), "refusal_rate": round(ref, 4), "turn_accuracy": round(turns, 4),
+               "turns": len(a)}
 
 
 def _candidate_thresholds(confs: list[float]) -> list[float]:
@@ -311,7 +317,7 @@ def train(index, out: Path, log=print) -> confidence.ConfidenceModel:
     alone = [i for i, lean in enumerate(leans) if not lean]
     t, dev_metrics = choose_threshold([confs[i] for i in alone], [answerable[i] for i in alone],
                                       [correct[i] for i in alone], MAX_FALSE_REFUSAL - ESTIMATE_MARGIN)
-    tf, follow_metrics = choose_turn_threshold([confs[i] for i in follow], [answerable[i] for i in follow],
+    tf, follow_metrics = choose_balanced_threshold([confs[i] for i in follow], [answerable[i] for i in follow],
                                                [correct[i] for i in follow])
     model = replace(model, threshold=t, follow_up_threshold=tf,
                     provenance={**model.provenance, "dev_at_threshold": dev_metrics,
