@@ -14,9 +14,9 @@
    the threshold, for a question that does not follow an answer (single, English, 繁體, a conversation's
    first turn, a follow-up that takes nothing from the conversation and names its own subject), maximises their
    accuracy + refusal rate with the false-refusal rate at most `max_false_refusal` less `estimate_margin`.
-   The follow-up threshold, for a question that leans on the answer before it, balances dev's follow-up
-   turns: the answerable ones answered right and the unanswerable ones refused, whichever is lower, as high as
-   it goes (the best worst case over any share of unanswerable follow-ups).
+   The follow-up threshold, for a question that leans on the answer before it, is where the lower of two
+   shares of dev's follow-up turns is highest: the answerable ones answered right, the unanswerable ones
+   refused (the best worst case over any share of unanswerable follow-ups).
 The model file records its provenance (data files with sha256, command, date, metrics on dev).
 """
 
@@ -318,7 +318,7 @@ def train(index, out: Path, log=print) -> confidence.ConfidenceModel:
     t, dev_metrics = choose_threshold([confs[i] for i in alone], [answerable[i] for i in alone],
                                       [correct[i] for i in alone], MAX_FALSE_REFUSAL - ESTIMATE_MARGIN)
     tf, follow_metrics = choose_balanced_threshold([confs[i] for i in follow], [answerable[i] for i in follow],
-                                               [correct[i] for i in follow])
+                                                   [correct[i] for i in follow])
     model = replace(model, threshold=t, follow_up_threshold=tf,
                     provenance={**model.provenance, "dev_at_threshold": dev_metrics,
                                 "dev_follow_ups_at_follow_up_threshold": follow_metrics})
