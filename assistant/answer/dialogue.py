@@ -61,7 +61,7 @@ def history_pairs(history) -> list[tuple[str, str]]:
 
 def standalone_chinese(question: str) -> tuple[str, str, list]:
     """(the question in the handbook's script and wording, the language code, glossary entries used)."""
-    from .language import detect
+    from .language import HAN, detect
 
     lang = detect(question).code
     if lang == "en":
@@ -70,7 +70,7 @@ def standalone_chinese(question: str) -> tuple[str, str, list]:
             return follow, lang, []
         q = english_query(question)
         return q.query, lang, q.entries
-    if lang == "zh-Hant" or re.search(r"[\u4e00-\u9fff]", question):
+    if HAN.search(question):  # 繁體, simplified or mixed: one normalisation (detect's zh-Hant implies Han)
         return digit_years(to_simplified(question)), lang, []
     return question, lang, []
 

@@ -198,24 +198,25 @@ def fit(rows: TrainingRows, provenance: dict) -> confidence.ConfidenceModel:
                                       x.mean(axis=0), 0.5, {**provenance, "vetoes": vetoed}, VETOES)
 
 
+def _outcome(t: float, c: np.ndarray, a: np.ndarray, ok: np.ndarray) -> tuple[float, float, float, float]:
+    """At threshold t: answerable answered right, unanswerable refused, answerable refused, turns right (shares)."""
+    answered = c >= t
+    right, refused = a & answered & ok, ~a & ~answered
+    return (float(right.sum() / max(1, a.sum())), float(refused.sum() / max(1, (~a).sum())),
+            float((a & ~answered).sum() / max(1, a.sum())), float((right | refused).sum() / max(1, len(a))))
+
+
 def choose_threshold(confs: list[float], answerable: list[bool], correct: list[bool],
                      max_false_refusal: float = MAX_FALSE_REFUSAL) -> tuple[float, dict]:
     """The threshold maximising accuracy + refusal rate subject to the false-refusal cap. Where several
     thresholds in a row score the same, the middle of that run: dev cannot tell them apart, and the
     middle leaves the widest margin to questions whose confidence sits just above or below it."""
-    a = np.array(answerable)
-    c, ok = np.array(confs), np.array(correct)
-
-    def outcome(t: float) -> tuple[float, float, float]:
-        answered = c >= t
-        return (float((a & answered & ok).sum() / max(1, a.sum())), float((~a & ~answered).sum() / max(1, (~a).sum())),
-                float((a & ~answered).sum() / max(1, a.sum())))
-
+    c, a, ok = np.array(confs), np.array(answerable), np.array(correct)
     t = _best_run_middle([(t, acc + ref if fr <= max_false_refusal else None)
-                          for t in _candidate_thresholds(confs) for acc, ref, fr in [outcome(t)]])
+                          for t in _candidate_thresholds(confs) for acc, ref, fr, _ in [_outcome(t, c, a, ok)]])
     if t is None:
         return 0.0, {}
-    acc, ref, fr = outcome(t)
+    acc, ref, fr, _ = _outcome(t, c, a, ok)
     return t, {"answer_accuracy": round(acc, 4), "refusal_rate": round(ref, 4), "false_refusal_rate": round(fr, 4)}
 
 
@@ -225,15 +226,10 @@ def choose_balanced_threshold(confs: list[float], answerable: list[bool], correc
     (1 - s) * accuracy + s * refusal for a share s of unanswerable turns; the balanced threshold has the best
     worst case over every share, so it does not bet on how many of a user's follow-ups the handbook cannot
     answer (dev's writers range from 5% to 44%)."""
-    a, c, ok = np.array(answerable), np.array(confs), np.array(correct)
-
-    def outcome(t: float) -> tuple[float, float, float]:
-        answered = c >= t
-        return (float((a & answered & ok).sum() / max(1, a.sum())), float((~a & ~answered).sum() / max(1, (~a).sum())),
-                float(((a & answered & ok) | (~a & ~answered)).sum() / max(1, len(a))))
-
-    t = _best_run_middle([(t, min(acc, ref)) for t in _candidate_thresholds(confs) for acc, ref, _ in [outcome(t)]])
-    acc, ref, turns = outcome(t)
+    c, a, ok = np.array(confs), np.array(answerable), np.array(correct)
+    t = _best_run_middle([(t, min(acc, ref)) for t in _candidate_thresholds(confs)
+                          for acc, ref, _, _ in [_outcome(t, c, a, ok)]])
+    acc, ref, _, turns = _outcome(t, c, a, ok)
     return t, {"answer_accuracy": round(acc, 4), "refusal_rate": round(ref, 4), "turn_accuracy": round(turns, 4),
                "turns": len(a)}
 
